@@ -1,0 +1,299 @@
+"""One pure function from the workbook's rows and today to everything a cycle decides.
+
+>>> from datetime import date
+>>> from rules.model import Table
+>>> result = compute(
+...     {
+...         "Clients": Table("Clients", ["Client"], [["Ann"]]),
+...         "Packages": Table("Packages", ["Client", "Sessions"], [["Ann", 5]]),
+...         "Sessions": Table("Sessions", ["Date", "Client"], [["2026-11-22", "Ann"]]),
+...     },
+...     today=date(2026, 11, 22),
+... )
+>>> result.sessions[0].note
+'P-0001: 4 of 5 left'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+from rules.dashboard import dashboard
+from rules.deduct import Ledger, deduct, drawable_by_client, parse_sessions
+from rules.events import events
+from rules.model import (
+    ColumnOut,
+    InputFill,
+    Package,
+    PackageResult,
+    Result,
+    RowProblem,
+    SessionResult,
+    Settings,
+    Table,
+    TabOut,
+    Value,
+)
+from rules.parse import (
+    ClientBook,
+    PackageBook,
+    Parsed,
+    highest_id,
+    parse_clients,
+    parse_packages,
+    parse_templates,
+)
+from rules.schema import (
+    CLIENTS,
+    PACKAGE_COLORS,
+    PACKAGES,
+    RED,
+    SESSION_COLORS,
+    SESSIONS,
+    SYNC_NOTE,
+    TEMPLATES,
+    Billing,
+    PackageStatus,
+    SessionStatus,
+)
+from rules.status import credits_fill, package_status, progress
+from rules.tabs import TabView, view
+from rules.values import key
+
+CORE_TABS = frozenset({CLIENTS.name, PACKAGES.name, SESSIONS.name})
+
+
+def compute(
+    tables: Mapping[str, Table],
+    *,
+    today: date,
+    settings: Settings | None = None,
+    balance_links: Mapping[str, str] | None = None,
+    client_notices: bool = False,
+) -> Result:
+    """Everything one cycle decides, from the tabs as read and today's date.
+
+    ``tables`` is keyed by tab title as it is in the workbook. ``balance_links``
+    maps a client key (see :func:`rules.values.key`) to its balance page link.
+    """
+    settings = settings or Settings()
+    skip = frozenset() if settings.balance_links else frozenset({"Balance link"})
+    clients_v, p1 = view(CLIENTS, tables, skip=skip)
+    packages_v, p2 = view(PACKAGES, tables)
+    sessions_v, p3 = view(SESSIONS, tables)
+    templates_v, p4 = view(TEMPLATES, tables)
+    structural = tuple(p1 + p2 + p3 + p4)
+
+    if clients_v is None or packages_v is None or sessions_v is None:
+        return _blocked(structural, today, settings)
+
+    templates_problem = "; ".join(p.message for p in p4) or None
+    clients = parse_clients(clients_v)
+    templates = parse_templates(templates_v)
+    next_id = 1 + highest_id(
+        [packages_v.cell(r, "Package ID") for r in packages_v.rows()]
+        + [sessions_v.cell(r, "Package ID") for r in sessions_v.rows()]
+    )
+    packages = parse_packages(
+        packages_v,
+        clients,
+        templates,
+        today=today,
+        settings=settings,
+        next_id=next_id,
+        templates_problem=templates_problem,
+    )
+    session_book = parse_sessions(sessions_v, clients, packages, settings)
+    ledger = deduct(session_book, packages, settings, can_fill=sessions_v.has("Package ID"))
+
+    package_results = tuple(_package_result(p, ledger, today, settings) for p in packages.valid)
+    credits = _client_credits(clients, packages, package_results)
+    session_results = tuple(
+        ledger.results[row]
+        if row in ledger.results
+        else SessionResult(row, SessionStatus.INVALID, _note(session_book, row) or "", None)
+        for row in session_book.rows
+    )
+    problems = tuple(
+        p
+        for book in (clients, templates, packages, session_book)
+        for row in book.rows
+        for p in book.problems.get(row, [])
+    ) + tuple(p4)
+
+    tabs = (
+        _clients_out(clients_v, clients, credits, settings, balance_links or {}),
+        _packages_out(packages_v, packages, package_results),
+        _sessions_out(sessions_v, session_book, ledger),
+    )
+    credits_by_name = {clients.by_key[k].name: n for k, n in credits.items()}
+    return Result(
+        tabs=tabs,
+        structural=structural,
+        problems=problems,
+        packages=package_results,
+        sessions=session_results,
+        client_credits=credits_by_name,
+        events=tuple(
+            events(
+                package_results,
+                session_results,
+                problems,
+                today=today,
+                settings=settings,
+                client_notices=client_notices,
+            )
+        ),
+        dashboard=dashboard(
+            package_results,
+            session_results,
+            credits_by_name,
+            today=today,
+            settings=settings,
+        ),
+        rows_read={
+            clients_v.title: len(clients.rows),
+            packages_v.title: len(packages.rows),
+            sessions_v.title: len(session_book.rows),
+            **({templates_v.title: len(templates.rows)} if templates_v else {}),
+        },
+    )
+
+
+def _blocked(structural: tuple[RowProblem, ...], today: date, settings: Settings) -> Result:
+    return Result(
+        tabs=(),
+        structural=structural,
+        problems=(),
+        packages=(),
+        sessions=(),
+        client_credits={},
+        events=tuple(
+            events((), (), structural, today=today, settings=settings, client_notices=False)
+        ),
+        dashboard=dashboard((), (), {}, today=today, settings=settings),
+        rows_read={},
+        blocked=CORE_TABS,
+    )
+
+
+def _package_result(
+    package: Package, ledger: Ledger, today: date, settings: Settings
+) -> PackageResult:
+    used = ledger.used[package.id_key]
+    remaining = max(0, package.total - used)
+    return PackageResult(
+        package,
+        used,
+        remaining,
+        package_status(package, remaining, today, settings.low_credit_threshold),
+        tuple(ledger.dates[package.id_key]),
+    )
+
+
+def _client_credits(
+    clients: ClientBook, packages: PackageBook, results: Sequence[PackageResult]
+) -> dict[str, int]:
+    """Client key -> credits left over the live packages they may draw on."""
+    remaining = {
+        r.package.id_key: r.remaining for r in results if r.status is not PackageStatus.EXPIRED
+    }
+    drawable = drawable_by_client(packages)
+    return {
+        c.key: sum(remaining.get(p.id_key, 0) for p in drawable.get(c.key, []))
+        for c in clients.by_key.values()
+        if c.billing is Billing.PACKAGE
+    }
+
+
+def _note(book: Parsed, row: int) -> str | None:
+    parts = [p.message for p in book.problems.get(row, [])] + book.warnings.get(row, [])
+    return "; ".join(parts) or None
+
+
+class _Columns:
+    """Builds the computed columns of one tab, row by row."""
+
+    def __init__(self, v: TabView) -> None:
+        self.v = v
+        self.n = len(v.rows())
+        self.values: dict[str, list[Value]] = {}
+        self.fills: dict[str, list[str | None]] = {}
+
+    def set(self, row: int, column: str, value: Value, fill: str | None = None) -> None:
+        if column not in self.v.index:
+            return
+        if column not in self.values:
+            self.values[column] = [None] * self.n
+        self.values[column][row - 2] = value
+        if fill is not None:
+            if column not in self.fills:
+                self.fills[column] = [None] * self.n
+            self.fills[column][row - 2] = fill
+
+    def out(self, colored: Sequence[str], fills: Sequence[InputFill] = ()) -> TabOut:
+        columns = []
+        for spec in self.v.spec.computed:
+            if spec.name not in self.v.index:
+                continue
+            values = self.values.get(spec.name) or [None] * self.n
+            fill: Sequence[str | None] | None = None
+            if spec.name in colored:
+                fill = self.fills.get(spec.name) or [None] * self.n
+            columns.append(ColumnOut(spec.name, spec.kind, values, fill))
+        return TabOut(self.v.title, tuple(columns), tuple(fills))
+
+
+def _clients_out(
+    v: TabView,
+    clients: ClientBook,
+    credits: Mapping[str, int],
+    settings: Settings,
+    links: Mapping[str, str],
+) -> TabOut:
+    cols = _Columns(v)
+    by_row = {c.row: c for c in clients.by_key.values()}
+    for row in clients.rows:
+        cols.set(row, SYNC_NOTE, _note(clients, row))
+        client = by_row.get(row)
+        if client is None:
+            cols.set(row, "Credits left", None, RED)
+            continue
+        if client.key in credits:
+            n = credits[client.key]
+            cols.set(row, "Credits left", n, credits_fill(n, settings.low_credit_threshold))
+        if settings.balance_links:
+            cols.set(row, "Balance link", links.get(key(client.name)))
+    return cols.out(["Credits left"])
+
+
+def _packages_out(v: TabView, packages: PackageBook, results: Sequence[PackageResult]) -> TabOut:
+    cols = _Columns(v)
+    by_row = {r.package.row: r for r in results}
+    for row in packages.rows:
+        cols.set(row, SYNC_NOTE, _note(packages, row))
+        r = by_row.get(row)
+        if r is None:
+            cols.set(row, "Status", PackageStatus.INVALID.value, RED)
+            cols.set(row, "Progress", None, RED)
+            continue
+        color = PACKAGE_COLORS[r.status]
+        cols.set(row, "Used", r.used)
+        cols.set(row, "Remaining", r.remaining)
+        cols.set(row, "Status", r.status.value, color)
+        cols.set(row, "Progress", progress(r.remaining, r.package.total), color)
+    return cols.out(["Status", "Progress"], packages.fills)
+
+
+def _sessions_out(v: TabView, book: Parsed, ledger: Ledger) -> TabOut:
+    cols = _Columns(v)
+    for row in book.rows:
+        result = ledger.results.get(row)
+        if result is None:
+            cols.set(row, "Status", SessionStatus.INVALID.value, RED)
+            cols.set(row, SYNC_NOTE, _note(book, row))
+            continue
+        cols.set(row, "Status", result.status.value, SESSION_COLORS[result.status])
+        cols.set(row, SYNC_NOTE, result.note)
+    return cols.out(["Status"], ledger.fills)

@@ -1,0 +1,246 @@
+"""The plain values that go into and come out of the rules engine.
+
+In: :class:`Table` (a tab as the backend read it), :class:`Settings`, today.
+Out: :class:`Result` with, per tab, the desired computed columns and the
+blank input cells to fill, the statuses, the dashboard figures and the events.
+All frozen; the shell (``sync/``) carries them out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from rules.schema import Billing, CellKind, Outcome, PackageStatus, SessionStatus
+from rules.values import DateOrder
+
+Value = str | int | float | Decimal | date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    low_credit_threshold: int = 2
+    expiry_warning_days: int = 7
+    deduct_outcomes: frozenset[Outcome] = frozenset(
+        {Outcome.ATTENDED, Outcome.NO_SHOW, Outcome.LATE_CANCEL}
+    )
+    date_order: DateOrder | None = None
+    #: Google delivers every date as a serial number; an xlsx number is not a date.
+    numbers_are_dates: bool = False
+    #: The balance page is on: the Clients tab gets a ``Balance link`` column.
+    balance_links: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """One tab as read: row 1 is ``header``, ``rows[i]`` is sheet row ``i + 2``.
+
+    Rows may be shorter than the header (trailing blanks trimmed).
+    """
+
+    title: str
+    header: Sequence[object]
+    rows: Sequence[Sequence[object]]
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    """Something wrong with one row (or, with ``row`` 0, with a whole tab)."""
+
+    tab: str
+    row: int
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.tab} row {self.row}" if self.row else self.tab
+        return f"{where}: {self.message}"
+
+
+# --- parsed rows ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    row: int
+    name: str
+    key: str
+    email: str | None
+    billing: Billing
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    row: int
+    name: str
+    sessions: int
+    price: Decimal | None
+    expiry_days: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    """A valid package row with its template values and fills applied."""
+
+    row: int
+    id: str
+    id_key: str
+    client: Client
+    name: str
+    sessions: int
+    price: Decimal | None
+    purchased: date
+    expires: date | None
+    adjust: int
+    shared_with: tuple[Client, ...]
+
+    @property
+    def total(self) -> int:
+        """Credits the package holds: ``Sessions + Adjust``."""
+        return self.sessions + self.adjust
+
+    def display(self) -> str:
+        return self.name or self.id
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    row: int
+    date: date
+    client: Client
+    #: The package the row names (resolved), or None when the cell is blank.
+    named: Package | BrokenPackage | None
+    outcome: Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class BrokenPackage:
+    """A package row with a problem: it can be named, but takes no sessions."""
+
+    row: int
+    id: str | None
+    name: str
+    owner_key: str | None
+    shared_keys: frozenset[str]
+    problem: str
+
+
+# --- results -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnOut:
+    """The desired content of one computed column, for every data row.
+
+    ``values[i]`` and ``fills[i]`` are for sheet row ``i + 2``; a fill of None
+    means no background color. ``fills`` is None for a column never colored.
+    """
+
+    name: str
+    kind: CellKind
+    values: Sequence[Value]
+    fills: Sequence[str | None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InputFill:
+    """A blank input cell the contract lets the sync fill."""
+
+    row: int
+    column: str
+    value: Value
+    kind: CellKind
+
+
+@dataclass(frozen=True, slots=True)
+class TabOut:
+    title: str
+    columns: tuple[ColumnOut, ...]
+    fills: tuple[InputFill, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PackageResult:
+    package: Package
+    used: int
+    remaining: int
+    status: PackageStatus
+    #: Dates of the sessions deducted from it, in deduction order.
+    session_dates: tuple[date, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionResult:
+    row: int
+    status: SessionStatus
+    note: str
+    session: Session | None
+    package_id: str | None = None
+
+
+EventKind = Literal[
+    "expiring_soon",
+    "expired_unused",
+    "low",
+    "exhausted",
+    "rejected_session",
+    "sheet_problem",
+    "client_session",
+    "client_expiring",
+    "client_exhausted",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something that may deserve an email, under a dedupe key.
+
+    ``rearm``: the key is forgotten once the condition stops holding, so the
+    event can fire again (low, exhausted, sheet problems); otherwise a key fires
+    once, ever. ``audience`` is ``practitioner`` or a client's email address.
+    """
+
+    kind: EventKind
+    key: str
+    rearm: bool
+    audience: str
+    subject: str
+    details: Mapping[str, str | int | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MonthFigure:
+    month: str  # "2026-11"
+    revenue: Decimal
+    sessions_used: int
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    today: date
+    months: tuple[MonthFigure, ...]
+    credits_outstanding: int
+    prepaid_unused: Decimal
+    low_clients: tuple[tuple[str, int], ...]
+    expiring: tuple[tuple[str, str, str, int, date], ...]
+    """(package id, client, package name, remaining, expires)"""
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """Everything one cycle decided, as plain values."""
+
+    tabs: tuple[TabOut, ...]
+    structural: tuple[RowProblem, ...]
+    problems: tuple[RowProblem, ...]
+    packages: tuple[PackageResult, ...]
+    sessions: tuple[SessionResult, ...]
+    client_credits: Mapping[str, int]
+    events: tuple[Event, ...]
+    dashboard: Dashboard
+    rows_read: Mapping[str, int]
+    #: Tabs (by contract name) that must not be written this cycle.
+    blocked: frozenset[str] = frozenset()
