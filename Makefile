@@ -1,0 +1,42 @@
+# creditsheet: the two-command quick start is `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck unit setup clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## A demo workbook in ./demo/, synced for real: no account, no network.
+demo: $(STAMP)
+	rm -rf demo && mkdir -p demo
+	printf '[workbook]\npath = "practice.xlsx"\n\n[sync]\ntimezone = "Europe/London"\n\n[email]\nto = ["you@example.com"]\n' > demo/config.toml
+	$(BIN)/creditsheet init --demo --config demo/config.toml
+	@echo
+	$(BIN)/creditsheet sync --config demo/config.toml
+	@echo
+	@echo "The demo workbook is demo/practice.xlsx: open it in LibreOffice or Excel."
+	@echo "Run 'make demo' again for a fresh copy; '.venv/bin/creditsheet --help' for the commands."
+
+## Lint, type-check and run every test.
+test: lint typecheck unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache .hypothesis

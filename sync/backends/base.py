@@ -1,0 +1,111 @@
+"""The workbook backend interface: read every tab, write a plan of cell changes.
+
+A backend reads the whole workbook into a :class:`Snapshot` and later carries
+out a :class:`WritePlan` against that snapshot, re-checking that what it is
+about to write onto is still what it read. Both backends (xlsx, google) pass
+one shared contract test suite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from rules.model import Table, Value
+from rules.schema import CellKind, Tab
+
+
+class WorkbookUnavailable(Exception):
+    """The workbook cannot be reached or read at all (exit status 3)."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The workbook as read at the start of a cycle."""
+
+    tables: Mapping[str, Table]
+    #: Per tab title: column index -> fill of each data row (``#RRGGBB`` or None),
+    #: for the columns whose fills the backend read. A column missing here has
+    #: fills the backend could not read.
+    fills: Mapping[str, Mapping[int, Sequence[str | None]]]
+    numbers_are_dates: bool = False
+    #: The workbook's own time zone, where it has one (Google).
+    timezone: str | None = None
+    #: Reasons this workbook must not be written (it holds something a save would drop).
+    write_blockers: tuple[str, ...] = ()
+    #: Backend-private proof of what was read (xlsx: the file's bytes and stat).
+    version: object = None
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderChange:
+    tab: str
+    col: int  # 0-based
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CellChange:
+    """One cell to write; ``row`` is the sheet row (1-based), ``col`` 0-based."""
+
+    tab: str
+    row: int
+    col: int
+    column: str
+    old: object
+    new: Value
+    kind: CellKind
+    fill: str | None
+    #: Write the value / the background (a change may touch only one of them).
+    set_value: bool
+    set_fill: bool
+    #: A blank input cell being filled (IDs, template values, dates): only ever
+    #: written onto a cell that is still blank.
+    input_fill: bool = False
+
+
+@dataclass(frozen=True)
+class WritePlan:
+    headers: tuple[HeaderChange, ...] = ()
+    cells: tuple[CellChange, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.headers or self.cells)
+
+    @property
+    def size(self) -> int:
+        return len(self.headers) + len(self.cells)
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    written: bool
+    #: Why nothing (or not everything) was written, for the summary.
+    reason: str | None = None
+    cells_written: int = 0
+    rows_skipped: int = 0
+    requests: int = 0
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What ``init`` prepares: tabs with their columns, and optional demo rows."""
+
+    tabs: tuple[Tab, ...]
+    #: Tab name -> rows keyed by column name.
+    demo: Mapping[str, Sequence[Mapping[str, object]]] = field(default_factory=dict)
+    balance_links: bool = False
+
+
+class Backend(Protocol):
+    #: Where the workbook is, for messages (a file path or a sheet title).
+    where: str
+
+    def read(self) -> Snapshot: ...
+
+    def write(self, snapshot: Snapshot, plan: WritePlan) -> WriteOutcome: ...
+
+    def prepare(self, layout: Layout) -> list[str]:
+        """Create the workbook or its missing parts; return what was done."""
+        ...

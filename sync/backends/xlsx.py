@@ -1,0 +1,511 @@
+"""The embedded default backend: a local ``.xlsx`` workbook, through openpyxl.
+
+Reading streams the file once (read-only mode, cached values of formulas).
+Writing re-opens the same bytes in full mode, sets only the planned cells, and
+saves atomically (a temporary file beside the workbook, then a rename), after
+checking that no spreadsheet program holds the file open and that the file on
+disk is still the one that was read. A workbook holding parts that openpyxl
+would drop on save (charts, images, pivot tables, ...) is never written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import logging
+import os
+import tempfile
+import warnings
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
+from copy import copy
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from openpyxl.cell.cell import Cell, MergedCell
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+
+from rules.model import Table, Value
+from rules.schema import TABS, Tab
+from rules.values import is_blank, key, text
+from sync.backends.base import (
+    HeaderChange,
+    Layout,
+    Snapshot,
+    WorkbookUnavailable,
+    WriteOutcome,
+    WritePlan,
+)
+
+log = logging.getLogger(__name__)
+
+#: Parts of an xlsx package that openpyxl does not carry through a save.
+_UNSAVED_PARTS = {
+    "xl/charts/": "charts",
+    "xl/chartsheets/": "chart sheets",
+    "xl/pivotTables/": "pivot tables",
+    "xl/pivotCache/": "pivot tables",
+    "xl/slicers/": "slicers",
+    "xl/slicerCaches/": "slicers",
+    "xl/timelines/": "timelines",
+    "xl/threadedComments/": "threaded comments",
+    "xl/media/": "images",
+    "xl/embeddings/": "embedded objects",
+    "xl/ctrlProps/": "form controls",
+    "xl/vbaProject.bin": "macros",
+}
+_COMPUTED_HEADERS = {key(c.name) for tab in TABS for c in tab.computed}
+_DATE_FORMAT = "yyyy-mm-dd"
+
+
+@dataclass(frozen=True)
+class FileVersion:
+    """What was read: the bytes (for the write) and how to tell if they changed."""
+
+    data: bytes
+    digest: str
+    mtime_ns: int
+    size: int
+
+
+def lock_files(path: Path) -> list[Path]:
+    """The lock files Excel and LibreOffice keep beside a workbook they have open."""
+    name = path.name
+    candidates = [f"~${name}", f".~lock.{name}#"]
+    if len(name) > 2:
+        candidates.append(f"~${name[2:]}")  # Excel shortens long names this way
+    return [path.with_name(c) for c in candidates]
+
+
+class XlsxBackend:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.where = str(path)
+
+    # --- read --------------------------------------------------------------
+
+    def read(self) -> Snapshot:
+        version = self._version()
+        blockers = list(_unsaved_parts(version.data))
+        with _captured_warnings() as caught:
+            try:
+                wb = openpyxl.load_workbook(
+                    io.BytesIO(version.data), read_only=True, data_only=True
+                )
+            except (zipfile.BadZipFile, KeyError, ValueError, OSError) as err:
+                raise WorkbookUnavailable(
+                    f"{self.path} is not a workbook openpyxl can read ({err})"
+                ) from None
+        blockers.extend(caught)
+        tables: dict[str, Table] = {}
+        fills: dict[str, dict[int, list[str | None]]] = {}
+        try:
+            for ws in wb.worksheets:
+                tables[ws.title], fills[ws.title] = _read_sheet(ws)
+        finally:
+            wb.close()
+        return Snapshot(
+            tables=tables,
+            fills=fills,
+            numbers_are_dates=False,
+            write_blockers=tuple(dict.fromkeys(blockers)),
+            version=version,
+        )
+
+    def _version(self) -> FileVersion:
+        try:
+            data = self.path.read_bytes()
+            stat = self.path.stat()
+        except FileNotFoundError:
+            raise WorkbookUnavailable(
+                f"no workbook at {self.path}: run `creditsheet init` to create one, "
+                "or fix [workbook] path"
+            ) from None
+        except OSError as err:
+            raise WorkbookUnavailable(f"{self.path} cannot be read: {err.strerror}") from None
+        return FileVersion(data, hashlib.sha256(data).hexdigest(), stat.st_mtime_ns, stat.st_size)
+
+    # --- write -------------------------------------------------------------
+
+    def write(self, snapshot: Snapshot, plan: WritePlan) -> WriteOutcome:
+        if not plan:
+            return WriteOutcome(written=False)
+        if snapshot.write_blockers:
+            return WriteOutcome(written=False, reason=self._blocked_reason(snapshot))
+        version = snapshot.version
+        assert isinstance(version, FileVersion)
+        reason = self._cannot_write_now(version)
+        if reason:
+            return WriteOutcome(written=False, reason=reason)
+        wb = self._load_full(version.data)
+        skipped = _apply(wb, plan)
+        reason = self._save(wb, version)
+        if reason:
+            return WriteOutcome(written=False, reason=reason)
+        return WriteOutcome(
+            written=True, cells_written=plan.size - skipped, rows_skipped=skipped, requests=1
+        )
+
+    def _blocked_reason(self, snapshot: Snapshot) -> str:
+        parts = ", ".join(snapshot.write_blockers)
+        return (
+            f"{self.path.name} contains {parts}, which would be lost if creditsheet saved it: "
+            "nothing was written (keep those in a separate workbook)"
+        )
+
+    def _cannot_write_now(self, version: FileVersion) -> str | None:
+        for lock in lock_files(self.path):
+            if lock.exists():
+                return (
+                    f"{self.path.name} is open in a spreadsheet program ({lock.name} exists): "
+                    "nothing was written; close it and the next sync will write"
+                )
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return f"{self.path.name} disappeared since it was read: nothing was written"
+        if (stat.st_mtime_ns, stat.st_size) != (version.mtime_ns, version.size):
+            current = hashlib.sha256(self.path.read_bytes()).hexdigest()
+            if current != version.digest:
+                return (
+                    f"{self.path.name} changed on disk since it was read: nothing was written; "
+                    "the next sync starts from the new file"
+                )
+        return None
+
+    def _load_full(self, data: bytes) -> Workbook:
+        with _captured_warnings():
+            return openpyxl.load_workbook(io.BytesIO(data), rich_text=True)
+
+    def _save(self, wb: Workbook, version: FileVersion | None) -> str | None:
+        """Save beside the workbook and rename over it; a reason if it could not."""
+        folder = self.path.parent
+        fd, temp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
+        temp = Path(temp_name)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                wb.save(handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            if version is not None:
+                reason = self._cannot_write_now(version)
+                if reason:
+                    return reason
+                with contextlib.suppress(OSError):
+                    os.chmod(temp, self.path.stat().st_mode & 0o7777)
+            os.replace(temp, self.path)
+            _fsync_dir(folder)
+            return None
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+
+    # --- init --------------------------------------------------------------
+
+    def prepare(self, layout: Layout) -> list[str]:
+        done: list[str] = []
+        version: FileVersion | None = None
+        if self.path.exists():
+            snapshot = self.read()
+            if snapshot.write_blockers:
+                raise WorkbookUnavailable(self._blocked_reason(snapshot))
+            assert isinstance(snapshot.version, FileVersion)
+            version = snapshot.version
+            reason = self._cannot_write_now(version)
+            if reason:
+                raise WorkbookUnavailable(reason)
+            wb = self._load_full(version.data)
+        else:
+            if not self.path.parent.exists():
+                raise WorkbookUnavailable(f"the folder {self.path.parent} does not exist")
+            wb = openpyxl.Workbook()
+            assert wb.active is not None
+            wb.remove(wb.active)
+            done.append(f"created {self.path}")
+        sheets = {}
+        for tab in layout.tabs:
+            sheets[tab.name] = _prepare_tab(wb, tab, layout.balance_links, done)
+        for tab in layout.tabs:
+            _dropdowns(sheets, tab, done)
+        if layout.demo:
+            _fill_demo(sheets, layout, done)
+        reason = self._save(wb, version)
+        if reason:
+            raise WorkbookUnavailable(reason)
+        return done
+
+
+# --- reading helpers ---------------------------------------------------------
+
+
+def _read_sheet(ws: Any) -> tuple[Table, dict[int, list[str | None]]]:
+    rows: list[tuple[object, ...]] = []
+    fills: dict[int, list[str | None]] = {}
+    header: tuple[object, ...] = ()
+    colored: list[int] = []
+    last_filled = 0
+    for n, cells in enumerate(ws.iter_rows()):
+        values = tuple(getattr(c, "value", None) for c in cells)
+        if n == 0:
+            header = values
+            colored = [
+                i
+                for i, v in enumerate(values)
+                if not is_blank(v) and key(text(v)) in _COMPUTED_HEADERS
+            ]
+            fills = {i: [] for i in colored}
+            continue
+        rows.append(values)
+        for i in colored:
+            fills[i].append(_fill_of(cells[i]) if i < len(cells) else None)
+        if any(not is_blank(v) for v in values):
+            last_filled = n
+    del rows[last_filled:]
+    for i in colored:
+        del fills[i][last_filled:]
+    return Table(ws.title, header, rows), fills
+
+
+def _fill_of(cell: Any) -> str | None:
+    fill = getattr(cell, "fill", None)
+    if fill is None or fill.fill_type is None:
+        return None
+    if fill.fill_type != "solid":
+        return f"pattern:{fill.fill_type}"
+    color = fill.fgColor
+    if color is None or color.type != "rgb" or not isinstance(color.rgb, str):
+        return "themed"
+    return "#" + color.rgb[-6:].upper()
+
+
+def _unsaved_parts(data: bytes) -> Iterator[str]:
+    try:
+        names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    except zipfile.BadZipFile:
+        return
+    for name in names:
+        for prefix, what in _UNSAVED_PARTS.items():
+            if name.startswith(prefix):
+                yield what
+        if name.startswith("xl/drawings/") and name.endswith(".xml") and "vml" not in name:
+            yield "drawings or shapes"
+
+
+@contextlib.contextmanager
+def _captured_warnings() -> Iterator[list[str]]:
+    """openpyxl warns about what it will drop on save; collect those warnings."""
+    found: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield found
+    for w in caught:
+        message = str(w.message)
+        if "will be removed" in message or "not supported" in message:
+            found.append(message.rstrip(".").lower())
+
+
+# --- writing helpers ---------------------------------------------------------
+
+
+def _sheet(wb: Workbook, title: str) -> Worksheet:
+    ws = wb[title]
+    assert isinstance(ws, Worksheet)
+    return ws
+
+
+def _apply(wb: Workbook, plan: WritePlan) -> int:
+    """Set the planned cells; return how many input fills were skipped."""
+    for header in plan.headers:
+        _add_header(_sheet(wb, header.tab), header)
+    skipped = 0
+    for change in plan.cells:
+        cell = _sheet(wb, change.tab).cell(change.row, change.col + 1)
+        if isinstance(cell, MergedCell) or (change.input_fill and not is_blank(cell.value)):
+            # Inside a merged range, or a formula the read did not see: never overwrite.
+            skipped += 1
+            continue
+        if change.set_value:
+            _set_value(cell, change.new, change.kind)
+        if change.set_fill:
+            cell.fill = _fill(change.fill)
+    return skipped
+
+
+def _add_header(ws: Worksheet, header: HeaderChange) -> None:
+    cell = ws.cell(1, header.col + 1)
+    if isinstance(cell, MergedCell):
+        return
+    _set_value(cell, header.name, "text")
+    left = ws.cell(1, header.col) if header.col > 0 else None
+    if isinstance(left, Cell) and left.has_style:
+        # Look like the header beside it (the stubs type style proxies loosely).
+        cell.font = copy(left.font)  # type: ignore[assignment]
+        cell.fill = copy(left.fill)  # type: ignore[assignment]
+        cell.border = copy(left.border)  # type: ignore[assignment]
+        cell.alignment = copy(left.alignment)  # type: ignore[assignment]
+    width = ws.column_dimensions[get_column_letter(max(header.col, 1))].width
+    if width:
+        ws.column_dimensions[get_column_letter(header.col + 1)].width = max(width, 14)
+
+
+def _set_value(cell: Cell, value: Value, kind: str) -> None:
+    if value is None:
+        cell.value = None
+    elif kind == "date" and isinstance(value, date):
+        cell.value = value
+        if cell.number_format in ("General", None):
+            cell.number_format = _DATE_FORMAT
+    elif kind == "number" and isinstance(value, int | float | Decimal):
+        cell.value = int(value) if value == int(value) else float(value)
+    else:
+        cell.value = str(value)
+        cell.data_type = "s"  # text, never a formula, whatever it starts with
+
+
+def _fill(color: str | None) -> PatternFill:
+    if color is None:
+        return PatternFill(fill_type=None)
+    argb = "FF" + color.lstrip("#").upper()
+    return PatternFill(fill_type="solid", fgColor=argb, bgColor=argb)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# --- init helpers ------------------------------------------------------------
+
+_HEADER_FONT = Font(bold=True)
+_HEADER_FILL = PatternFill(fill_type="solid", fgColor="FFEFEFEF", bgColor="FFEFEFEF")
+
+
+def _find_sheet(wb: Workbook, name: str) -> Worksheet | None:
+    for ws in wb.worksheets:
+        if key(ws.title) == key(name) and isinstance(ws, Worksheet):
+            return ws
+    return None
+
+
+def _header_index(ws: Worksheet) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for at, cell in enumerate(ws[1]):
+        if not is_blank(cell.value):
+            found.setdefault(key(text(cell.value)), at)
+    return found
+
+
+def _prepare_tab(wb: Workbook, tab: Tab, balance_links: bool, done: list[str]) -> Worksheet:
+    ws = _find_sheet(wb, tab.name)
+    if ws is None:
+        ws = wb.create_sheet(tab.name)
+        done.append(f"added the {tab.name} tab")
+    present = _header_index(ws)
+    last = max(present.values(), default=-1)
+    added = []
+    for column in tab.columns:
+        if column.name == "Balance link" and not balance_links:
+            continue
+        if key(column.name) in present:
+            continue
+        last += 1
+        cell = ws.cell(1, last + 1)
+        if isinstance(cell, MergedCell):
+            raise WorkbookUnavailable(
+                f"{tab.name}: cell {cell.coordinate} is part of merged cells; "
+                "unmerge the header row so init can add the column"
+            )
+        _set_value(cell, column.name, "text")
+        cell.font = _HEADER_FONT
+        cell.fill = _HEADER_FILL
+        width = max(12, len(column.name) + 4)
+        if column.name in ("Sync note", "Notes", "Shared with", "Balance link"):
+            width = 36
+        ws.column_dimensions[get_column_letter(last + 1)].width = width
+        added.append(column.name)
+    if added:
+        done.append(f"{tab.name}: added the columns {', '.join(added)}")
+    if ws.freeze_panes is None:
+        ws.freeze_panes = "A2"
+        done.append(f"{tab.name}: froze the header row")
+    return ws
+
+
+def _dropdowns(sheets: Mapping[str, Worksheet], tab: Tab, done: list[str]) -> None:
+    ws = sheets[tab.name]
+    index = _header_index(ws)
+    for column in tab.columns:
+        if not column.choices and not column.choices_from:
+            continue
+        at = index.get(key(column.name))
+        if at is None:
+            continue
+        letter = get_column_letter(at + 1)
+        if any(f"{letter}2" in dv.sqref for dv in ws.data_validations.dataValidation):
+            continue
+        if column.choices:
+            formula = '"' + ",".join(column.choices) + '"'
+        else:
+            assert column.choices_from is not None
+            source = sheets.get(column.choices_from)
+            if source is None:
+                continue
+            source_at = _header_index(source).get(key(column.choices_from.rstrip("s")))
+            if source_at is None:
+                continue
+            src = get_column_letter(source_at + 1)
+            formula = f"{quote_sheetname(source.title)}!${src}$2:${src}$5000"
+        dv = DataValidation(
+            type="list",
+            formula1=formula,
+            allow_blank=True,
+            showErrorMessage=True,
+            errorStyle="warning",
+            errorTitle=column.name,
+            error=f"Pick a {column.name} from the list (or keep what you typed).",
+        )
+        dv.add(f"{letter}2:{letter}1048576")
+        ws.add_data_validation(dv)
+        done.append(f"{tab.name}: added a dropdown to {column.name}")
+
+
+def _fill_demo(sheets: Mapping[str, Worksheet], layout: Layout, done: list[str]) -> None:
+    for tab in layout.tabs:
+        ws = sheets[tab.name]
+        if any(not is_blank(c.value) for row in ws.iter_rows(min_row=2) for c in row):
+            raise WorkbookUnavailable(
+                f"the {tab.name} tab already has rows: --demo only fills an empty workbook"
+            )
+    for tab in layout.tabs:
+        rows: Sequence[Mapping[str, object]] = layout.demo.get(tab.name, ())
+        ws = sheets[tab.name]
+        index = _header_index(ws)
+        for r, row in enumerate(rows, start=2):
+            for name, value in row.items():
+                kind = (
+                    "date"
+                    if isinstance(value, date | datetime)
+                    else ("number" if isinstance(value, int | float | Decimal) else "text")
+                )
+                target = ws.cell(r, index[key(name)] + 1)
+                assert isinstance(target, Cell)
+                _set_value(target, value, kind)  # type: ignore[arg-type]
+        if rows:
+            done.append(f"{tab.name}: added {len(rows)} demo rows")

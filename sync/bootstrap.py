@@ -1,0 +1,35 @@
+"""The one place that turns a config into real parts: backend, clock, layout."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from rules.schema import TABS
+from sync.backends.base import Backend, Layout
+from sync.config import Config, ConfigError
+from sync.demo import demo_rows
+
+
+def backend(config: Config) -> Backend:
+    if config.workbook.backend == "xlsx":
+        from sync.backends.xlsx import XlsxBackend
+
+        return XlsxBackend(config.workbook_path)
+    raise ConfigError(
+        f"{config.source}: [workbook] backend: '{config.workbook.backend}' is not available "
+        "in this build"
+    )
+
+
+def now() -> datetime:
+    """The real clock, as an aware datetime; everything else takes it as a parameter."""
+    return datetime.now(UTC)
+
+
+def layout(config: Config, *, demo_for: date | None = None) -> Layout:
+    """The tabs ``init`` prepares, with the demo practice dated around ``demo_for``."""
+    return Layout(
+        tabs=TABS,
+        demo=demo_rows(demo_for) if demo_for else {},
+        balance_links=config.balance.enabled,
+    )

@@ -1,0 +1,267 @@
+"""The ``creditsheet`` command line: a thin layer over config, backends and the cycle.
+
+Exit status: 0 done (row problems are reported, not failures); 1 an unexpected
+error; 2 bad usage or bad config; 3 the workbook cannot be reached or its
+structure is broken (nothing was written). Errors go to stderr as
+``Error: ...``, with a traceback only under ``-v``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from sync import bootstrap
+from sync.backends.base import WorkbookUnavailable
+from sync.config import Config, ConfigError, config_path, load
+from sync.cycle import CycleReport, change_lines, run_cycle, today_in
+
+log = logging.getLogger("creditsheet")
+
+EXIT_ERROR, EXIT_CONFIG, EXIT_WORKBOOK = 1, 2, 3
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Failure(Exception):
+    """An expected way for a command to stop, with its exit status."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _version() -> str:
+    try:
+        return version("creditsheet")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def setup_logging(verbose: bool, quiet: bool) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(level)
+
+
+def command(func: F) -> F:
+    """The options every command takes, and errors turned into exit statuses."""
+
+    @click.option(
+        "--config",
+        "config_file",
+        metavar="PATH",
+        help="Config file (default: $CREDITSHEET_CONFIG, else ./config.toml).",
+    )
+    @click.option("-v", "--verbose", is_flag=True, help="Say more; show tracebacks.")
+    @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+    @functools.wraps(func)
+    def wrapper(config_file: str | None, verbose: bool, quiet: bool, **kwargs: Any) -> Any:
+        setup_logging(verbose, quiet)
+        try:
+            return func(config_path(config_file), quiet=quiet, **kwargs)
+        except ConfigError as err:
+            _fail(str(err), EXIT_CONFIG, verbose)
+        except WorkbookUnavailable as err:
+            _fail(str(err), EXIT_WORKBOOK, verbose)
+        except Failure as err:
+            _fail(str(err), err.code, verbose)
+        except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
+            raise
+        except Exception as err:  # the last line of defence: say it plainly
+            _fail(f"{type(err).__name__}: {err}", EXIT_ERROR, verbose)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _fail(message: str, code: int, verbose: bool) -> None:
+    if verbose:
+        traceback.print_exc()
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(_version(), "--version", prog_name="creditsheet")
+def cli() -> None:
+    """creditsheet keeps the prepaid-session credits in your spreadsheet right.
+
+    It reads the Clients, Packages, Sessions and Templates tabs, deducts each
+    session from the right package, applies expiry, and writes back what is
+    left, statuses and colors. Start with `creditsheet init --demo` and
+    `creditsheet sync`.
+    """
+
+
+@cli.command()
+@click.option("--demo", is_flag=True, help="Also fill in a small example practice.")
+@command
+def init(path: Path, *, quiet: bool, demo: bool) -> None:
+    """Prepare the workbook: tabs, headers, frozen header rows, dropdowns.
+
+    Creates the workbook (xlsx) or its missing tabs and columns. Never deletes
+    or reorders anything that is there.
+    """
+    config = load(path)
+    backend = bootstrap.backend(config)
+    today = today_in(bootstrap.now(), config.sync.timezone)
+    done = backend.prepare(bootstrap.layout(config, demo_for=today if demo else None))
+    if not quiet:
+        for line in done or ["nothing to do: the workbook already has every tab and column"]:
+            click.echo(line)
+        click.echo(f"workbook: {backend.where}")
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Print what would change; write and send nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@command
+def sync(path: Path, *, quiet: bool, dry_run: bool, as_json: bool) -> None:
+    """Run one sync cycle: read, check, compute, write back."""
+    config = load(path)
+    backend = bootstrap.backend(config)
+    report = run_cycle(config, backend, now=bootstrap.now, dry_run=dry_run)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+    elif not quiet or report.blocked:
+        click.echo(summary(report))
+        if dry_run:
+            lines = change_lines(report.plan)
+            click.echo("\nwould change:" if lines else "\nnothing would change")
+            for line in lines:
+                click.echo(f"  {line}")
+    if report.blocked:
+        raise Failure(
+            "the workbook's structure is broken, so nothing was written: "
+            + "; ".join(str(p) for p in report.structural),
+            EXIT_WORKBOOK,
+        )
+    if report.outcome.reason and not report.outcome.written:
+        raise Failure(report.outcome.reason, EXIT_WORKBOOK)
+
+
+def summary(report: CycleReport) -> str:
+    """The plain-text summary of a cycle."""
+    data = report.as_dict()
+    lines = [f"{report.workbook}  (today {report.today.isoformat()})"]
+    rows = ", ".join(f"{tab} {n}" for tab, n in report.rows_read.items()) or "nothing"
+    lines.append(f"  rows read:   {rows}")
+    packages = ", ".join(f"{n} {s}" for s, n in report.packages_by_status().items() if n)
+    lines.append(f"  packages:    {packages or 'none'}")
+    s = report.sessions_by_status()
+    lines.append(
+        f"  sessions:    {s['Deducted']} deducted, {s['Not deducted']} not deducted, "
+        f"{s['Rejected']} rejected, {s['Invalid']} invalid"
+    )
+    lines.append(f"  problems:    {data['rows_with_problems']} rows with problems")
+    for problem in report.result.problems[:20]:
+        lines.append(f"    - {problem}")
+    if len(report.result.problems) > 20:
+        lines.append(f"    ... and {len(report.result.problems) - 20} more")
+    for problem in report.structural:
+        lines.append(f"  STRUCTURE:   {problem}")
+    verb = "would change" if report.dry_run else "changed"
+    written = (
+        "" if report.dry_run or report.outcome.written or not report.plan else " (not written)"
+    )
+    lines.append(f"  cells:       {report.plan.size} {verb}{written}")
+    if report.outcome.reason:
+        lines.append(f"  not written: {report.outcome.reason}")
+    alerts = data["alerts"]
+    assert isinstance(alerts, dict)
+    lines.append(
+        f"  alerts:      {len(report.events)} due now, {alerts['queued']} queued, "
+        f"{alerts['sent']} sent"
+    )
+    lines.append(f"  took:        {report.duration:.2f} s")
+    return "\n".join(lines)
+
+
+@cli.command()
+@command
+def check(path: Path, *, quiet: bool) -> None:
+    """Check config, access to the workbook, its structure and email settings.
+
+    Says in plain words what to fix. Writes nothing.
+    """
+    config = load(path)
+    click.echo(f"ok: config {path}")
+    backend = bootstrap.backend(config)
+    snapshot = backend.read()
+    click.echo(f"ok: workbook {backend.where} can be read")
+    report = run_cycle(config, _ReadOnly(backend, snapshot), now=bootstrap.now, dry_run=True)
+    trouble = 0
+    for problem in report.structural:
+        click.echo(f"problem: {problem}")
+        trouble += 1
+    for blocker in snapshot.write_blockers:
+        click.echo(f"problem: the workbook contains {blocker}; creditsheet will not save over it")
+        trouble += 1
+    if not report.structural:
+        click.echo("ok: every required tab and column is there")
+    if report.result.problems:
+        click.echo(
+            f"note: {report.rows_with_problems()} rows have problems; "
+            "`creditsheet sync` writes each reason into that row's Sync note"
+        )
+    trouble += _check_email(config)
+    if report.blocked or snapshot.write_blockers:
+        raise Failure("the workbook needs fixing before creditsheet can write to it", EXIT_WORKBOOK)
+    if trouble:
+        raise Failure(f"{trouble} thing(s) to fix (see above)", EXIT_CONFIG)
+    click.echo("all good")
+
+
+def _check_email(config: Config) -> int:
+    email = config.email
+    trouble = 0
+    if not email.to:
+        click.echo("note: [email] to is empty, so alerts and reports go to nobody")
+    if email.backend == "file":
+        folder = config.outbox_path
+        parent = folder if folder.exists() else folder.parent
+        if os.access(parent, os.W_OK):
+            click.echo(f"ok: emails are written as files to {folder}")
+        else:
+            click.echo(f"problem: [email] outbox: {folder} is not writable")
+            trouble += 1
+    else:
+        click.echo(f"ok: emails go through {email.host}:{email.port or 'default port'}")
+        if email.password_env and not os.environ.get(email.password_env):
+            click.echo(
+                f"problem: [email] password_env: the environment variable "
+                f"{email.password_env} is not set"
+            )
+            trouble += 1
+    return trouble
+
+
+class _ReadOnly:
+    """A backend that serves one snapshot and refuses to write (for ``check``)."""
+
+    def __init__(self, inner: Any, snapshot: Any) -> None:
+        self.where = inner.where
+        self._snapshot = snapshot
+
+    def read(self) -> Any:
+        return self._snapshot
+
+    def write(self, snapshot: Any, plan: Any) -> Any:
+        raise AssertionError("check never writes")
+
+    def prepare(self, layout: Any) -> list[str]:
+        raise AssertionError("check never writes")
+
+
+def main() -> None:
+    cli(prog_name="creditsheet")

@@ -1,0 +1,182 @@
+"""One sync cycle: read -> compute -> diff -> write, as plain steps.
+
+    snapshot = backend.read()
+    result = rules.engine.compute(snapshot.tables, today=..., settings=...)
+    plan = sync.diff.plan(snapshot, result)
+    backend.write(snapshot, plan)
+
+The clock is a parameter (``now``), so tests never patch globals.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from rules.engine import compute
+from rules.model import Event, Result, RowProblem
+from rules.schema import PackageStatus, SessionStatus
+from rules.tabs import column_letter
+from sync.backends.base import Backend, CellChange, Snapshot, WriteOutcome, WritePlan
+from sync.config import Config
+from sync.diff import describe
+from sync.diff import plan as make_plan
+
+
+@dataclass
+class CycleReport:
+    """What a cycle did, for the summary, ``--json`` and the state store."""
+
+    workbook: str
+    today: date
+    dry_run: bool
+    rows_read: Mapping[str, int]
+    plan: WritePlan
+    outcome: WriteOutcome
+    result: Result
+    duration: float
+    phases: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def structural(self) -> tuple[RowProblem, ...]:
+        return self.result.structural
+
+    @property
+    def blocked(self) -> bool:
+        """A required tab is missing or broken: nothing was written."""
+        return bool(self.result.blocked)
+
+    @property
+    def events(self) -> tuple[Event, ...]:
+        return self.result.events
+
+    def packages_by_status(self) -> dict[str, int]:
+        counts = Counter(r.status.value for r in self.result.packages)
+        counts[PackageStatus.INVALID.value] += _invalid_rows(self.result, "Packages")
+        return {s.value: counts.get(s.value, 0) for s in PackageStatus}
+
+    def sessions_by_status(self) -> dict[str, int]:
+        counts = Counter(r.status.value for r in self.result.sessions)
+        return {s.value: counts.get(s.value, 0) for s in SessionStatus}
+
+    def rows_with_problems(self) -> int:
+        return len({(p.tab, p.row) for p in self.result.problems if p.row})
+
+    def as_dict(self) -> dict[str, object]:
+        sessions = self.sessions_by_status()
+        return {
+            "workbook": self.workbook,
+            "today": self.today.isoformat(),
+            "dry_run": self.dry_run,
+            "rows_read": dict(self.rows_read),
+            "cells_changed": self.plan.size,
+            "written": self.outcome.written,
+            "not_written_reason": self.outcome.reason,
+            "packages": self.packages_by_status(),
+            "sessions": {
+                "deducted": sessions[SessionStatus.DEDUCTED.value],
+                "not_deducted": sessions[SessionStatus.NOT_DEDUCTED.value],
+                "rejected": sessions[SessionStatus.REJECTED.value],
+                "invalid": sessions[SessionStatus.INVALID.value],
+            },
+            "rows_with_problems": self.rows_with_problems(),
+            "problems": [str(p) for p in self.result.problems],
+            "structural_problems": [str(p) for p in self.result.structural],
+            "events": [
+                {"kind": e.kind, "key": e.key, "audience": e.audience, "subject": e.subject}
+                for e in self.events
+            ],
+            "alerts": {"queued": 0, "sent": 0, "pending": 0},
+            "duration_seconds": round(self.duration, 4),
+        }
+
+
+def _invalid_rows(result: Result, tab: str) -> int:
+    return len({p.row for p in result.problems if p.row and _tab_matches(p, tab)})
+
+
+def _tab_matches(problem: RowProblem, tab: str) -> bool:
+    return problem.tab.strip().casefold() == tab.casefold()
+
+
+def today_in(now: datetime, zone: str | None) -> date:
+    """Today's date where the practice is: the configured zone, else the clock's own."""
+    return now.astimezone(ZoneInfo(zone)).date() if zone else now.astimezone().date()
+
+
+def run_cycle(
+    config: Config,
+    backend: Backend,
+    *,
+    now: Callable[[], datetime],
+    dry_run: bool = False,
+    balance_links: Mapping[str, str] | None = None,
+) -> CycleReport:
+    started = time.perf_counter()
+    phases: dict[str, float] = {}
+
+    def lap(name: str, since: float) -> float:
+        at = time.perf_counter()
+        phases[name] = at - since
+        return at
+
+    snapshot: Snapshot = backend.read()
+    t = lap("read", started)
+    today = today_in(now(), config.sync.timezone or snapshot.timezone)
+    result = compute(
+        snapshot.tables,
+        today=today,
+        settings=config.settings(numbers_are_dates=snapshot.numbers_are_dates),
+        balance_links=balance_links,
+        client_notices=config.notify.clients,
+    )
+    t = lap("compute", t)
+    plan = WritePlan() if result.blocked else make_plan(snapshot, result)
+    t = lap("diff", t)
+    write = not dry_run and bool(plan)
+    outcome = backend.write(snapshot, plan) if write else WriteOutcome(written=False)
+    lap("write", t)
+    return CycleReport(
+        workbook=backend.where,
+        today=today,
+        dry_run=dry_run,
+        rows_read=result.rows_read,
+        plan=plan,
+        outcome=outcome,
+        result=result,
+        duration=time.perf_counter() - started,
+        phases=phases,
+    )
+
+
+def change_lines(plan: WritePlan) -> list[str]:
+    """The plan cell by cell, as ``Packages!K7: 3 -> 2``."""
+    lines = []
+    for h in plan.headers:
+        lines.append(f"{_ref(h.tab, column_letter(h.col), 1)}: (blank) -> {h.name} (new column)")
+    for c in plan.cells:
+        lines.append(_change_line(c, column_letter(c.col)))
+    return lines
+
+
+def _ref(tab: str, letter: str, row: int) -> str:
+    quoted = f"'{tab}'" if not tab.replace("_", "").isalnum() else tab
+    return f"{quoted}!{letter}{row}"
+
+
+_COLOR_NAMES = {"#B7E1CD": "green", "#FCE8B2": "amber", "#F4C7C3": "red", "#D9D9D9": "grey"}
+
+
+def _change_line(c: CellChange, letter: str) -> str:
+    ref = _ref(c.tab, letter, c.row)
+    parts = []
+    if c.set_value:
+        parts.append(f"{describe(c.old)} -> {describe(c.new)}")
+    if c.set_fill:
+        parts.append(f"color {_COLOR_NAMES.get(c.fill or '', c.fill or 'none')}")
+    suffix = " (filled blank input)" if c.input_fill else ""
+    return f"{ref}: {', '.join(parts)}{suffix}"

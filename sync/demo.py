@@ -1,0 +1,108 @@
+"""A small, realistic practice for ``creditsheet init --demo``.
+
+Dates are relative to today, so the first sync shows every status whenever it
+runs: a 5-session pack after three sessions (2 left, amber), a pack used up
+with a sixth session rejected, one expiring within the week, one expired with
+credits left, a per-session and a monthly client, a template-made package, a
+family package shared between two clients, and one typo for the sync to catch.
+IDs and package choices are left blank for the first sync to fill in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+
+
+def demo_rows(today: date) -> dict[str, Sequence[Mapping[str, object]]]:
+    def ago(days: int) -> date:
+        return today - timedelta(days=days)
+
+    templates = [
+        {"Template": "5-Session Pack", "Sessions": 5, "Price": 250, "Expiry days": 90},
+        {"Template": "10-Session Pack", "Sessions": 10, "Price": 450, "Expiry days": 180},
+        {"Template": "Intro Pack", "Sessions": 3, "Price": 99, "Expiry days": 30},
+    ]
+    clients = [
+        {"Client": "Maya Patel", "Email": "maya@example.com", "Billing": "Package"},
+        {"Client": "Tom Becker", "Email": "tom@example.com", "Billing": "Package"},
+        {"Client": "Sofia Alvarez", "Email": "sofia@example.com", "Billing": "Package"},
+        {"Client": "Liam O'Connor", "Billing": "Package"},
+        {"Client": "Anh Nguyen", "Email": "anh@example.com", "Billing": "Package"},
+        {"Client": "Bao Nguyen", "Billing": "Package"},
+        {"Client": "Priya Shah", "Email": "priya@example.com"},
+        {"Client": "Grace Kim", "Billing": "Per-session"},
+        {"Client": "Daniel Okafor", "Billing": "Monthly"},
+    ]
+    packages = [
+        {
+            "Client": "Maya Patel",
+            "Package": "5-Session Pack",
+            "Sessions": 5,
+            "Price": 250,
+            "Purchased": ago(40),
+            "Expires": ago(40) + timedelta(days=90),
+        },
+        {
+            "Client": "Tom Becker",
+            "Package": "5-Session Pack",
+            "Sessions": 5,
+            "Price": 250,
+            "Purchased": ago(60),
+            "Expires": ago(60) + timedelta(days=90),
+        },
+        {
+            "Client": "Sofia Alvarez",
+            "Package": "10-Session Pack",
+            "Sessions": 10,
+            "Price": "£450.00",
+            "Purchased": ago(176),
+            "Expires": ago(176) + timedelta(days=180),
+            "Adjust": 1,
+        },
+        {
+            "Client": "Liam O'Connor",
+            "Package": "5-Session Pack",
+            "Sessions": 5,
+            "Price": 250,
+            "Purchased": ago(100),
+            "Expires": ago(10),
+        },
+        {
+            "Client": "Anh Nguyen",
+            "Package": "Family 10-Pack",
+            "Sessions": 10,
+            "Price": 420,
+            "Purchased": ago(30),
+            "Shared with": "Bao Nguyen",
+        },
+        {"Client": "Priya Shah", "Template": "Intro Pack", "Purchased": ago(3)},
+    ]
+    sessions: list[dict[str, object]] = []
+
+    def log(client: str, *days: int, outcome: str = "Attended", notes: str = "") -> None:
+        for d in days:
+            row: dict[str, object] = {"Date": ago(d), "Client": client, "Outcome": outcome}
+            if notes:
+                row["Notes"] = notes
+            sessions.append(row)
+
+    log("Sofia Alvarez", 170, 150, 120, 90, 60, 30, 9)
+    log("Sofia Alvarez", 20, outcome="Cancelled", notes="Rescheduled, 48h notice")
+    log("Liam O'Connor", 95, 80)
+    log("Tom Becker", 55, 48, 41, 34, 27, 6)
+    log("Maya Patel", 35, 28)
+    log("Maya Patel", 14, outcome="No-show")
+    log("Anh Nguyen", 25, 18, 11)
+    log("Bao Nguyen", 21, 7)
+    log("Grace Kim", 5)
+    log("Daniel Okafor", 3)
+    log("Maya Patell", 2, notes="typed in a hurry")
+    log("Priya Shah", 1)
+    sessions.sort(key=lambda r: r["Date"])  # type: ignore[arg-type,return-value]
+    return {
+        "Clients": clients,
+        "Packages": packages,
+        "Sessions": sessions,
+        "Templates": templates,
+    }
