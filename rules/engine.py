@@ -242,7 +242,9 @@ class _Columns:
             if spec.name in colored:
                 fill = self.fills.get(spec.name) or [None] * self.n
             columns.append(ColumnOut(spec.name, spec.kind, values, fill))
-        return TabOut(self.v.title, tuple(columns), tuple(fills))
+        return TabOut(
+            self.v.title, tuple(columns), tuple(fills), dict(self.v.index), dict(self.v.added)
+        )
 
 
 def _clients_out(

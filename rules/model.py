@@ -160,6 +160,10 @@ class TabOut:
     title: str
     columns: tuple[ColumnOut, ...]
     fills: tuple[InputFill, ...] = ()
+    #: 0-based sheet column of every contract column present or to be added.
+    positions: Mapping[str, int] = field(default_factory=dict)
+    #: Computed columns missing from the header: name -> where to add them.
+    new_headers: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -132,9 +132,10 @@ def parse_date(raw: object, *, numbers_are_dates: bool, date_order: DateOrder | 
 
 def _make_date(year: int, month: int, day: int, raw: object) -> date:
     try:
-        return _checked(date(year, month, day), raw)
+        made = date(year, month, day)
     except ValueError:
         raise BadValue(f"{quote(raw)} is not a real date") from None
+    return _checked(made, raw)
 
 
 def _ambiguous_date_hint(typed: str, first: int, second: int, year: int) -> str:
