@@ -62,7 +62,8 @@ def test_dates_read(raw: object, order: str | None, numbers: bool, expected: dat
             46346,
             None,
             False,
-            "'46346' is a number, not a date: type the date as 2026-11-20 or format the cell as a date",
+            "'46346' is a number, not a date: type the date as 2026-11-20 "
+            "or format the cell as a date",
         ),
         (True, None, True, "'TRUE' is not a date"),
         (1e12, None, True, "'1000000000000' is not a plausible date"),
