@@ -63,6 +63,16 @@ _UNSAVED_PARTS = {
     "xl/ctrlProps/": "form controls",
     "xl/vbaProject.bin": "macros",
 }
+#: openpyxl's warnings about Excel extensions it drops, in a practitioner's words.
+_EXTENSIONS = {
+    "Data Validation": "dropdown lists that refer to another tab (an Excel extension)",
+    "Conditional Formatting": "conditional formats such as data bars or icon sets",
+    "Slicer List": "slicers",
+    "Sparkline Group": "sparklines",
+    "Timeline Ref": "timelines",
+    "Web Extension": "web add-ins",
+    "Unknown": "features from a newer Excel that openpyxl cannot keep",
+}
 _COMPUTED_HEADERS = {key(c.name) for tab in TABS for c in tab.computed}
 _DATE_FORMAT = "yyyy-mm-dd"
 
@@ -96,6 +106,10 @@ class XlsxBackend:
     def read(self) -> Snapshot:
         version = self._version()
         blockers = list(_unsaved_parts(version.data))
+        tables: dict[str, Table] = {}
+        fills: dict[str, dict[int, list[str | None]]] = {}
+        # Read-only sheets are parsed while iterating, so openpyxl's warnings about
+        # what it would drop arrive during the loop: capture around all of it.
         with _captured_warnings() as caught:
             try:
                 wb = openpyxl.load_workbook(
@@ -105,14 +119,12 @@ class XlsxBackend:
                 raise WorkbookUnavailable(
                     f"{self.path} is not a workbook openpyxl can read ({err})"
                 ) from None
+            try:
+                for ws in wb.worksheets:
+                    tables[ws.title], fills[ws.title] = _read_sheet(ws)
+            finally:
+                wb.close()
         blockers.extend(caught)
-        tables: dict[str, Table] = {}
-        fills: dict[str, dict[int, list[str | None]]] = {}
-        try:
-            for ws in wb.worksheets:
-                tables[ws.title], fills[ws.title] = _read_sheet(ws)
-        finally:
-            wb.close()
         return Snapshot(
             tables=tables,
             fills=fills,
@@ -140,13 +152,19 @@ class XlsxBackend:
         if not plan:
             return WriteOutcome(written=False)
         if snapshot.write_blockers:
-            return WriteOutcome(written=False, reason=self._blocked_reason(snapshot))
+            return WriteOutcome(written=False, reason=self._blocked_reason(snapshot.write_blockers))
         version = snapshot.version
         assert isinstance(version, FileVersion)
         reason = self._cannot_write_now(version)
         if reason:
             return WriteOutcome(written=False, reason=reason)
-        wb = self._load_full(version.data)
+        wb, dropped = self._load_full(version.data)
+        if dropped:
+            # Only a full load parses the extensions (the read streams past them).
+            return WriteOutcome(written=False, reason=self._blocked_reason(dropped))
+        reason = _merged_conflict(wb, plan)
+        if reason:
+            return WriteOutcome(written=False, reason=reason)
         skipped = _apply(wb, plan)
         reason = self._save(wb, version)
         if reason:
@@ -155,8 +173,8 @@ class XlsxBackend:
             written=True, cells_written=plan.size - skipped, rows_skipped=skipped, requests=1
         )
 
-    def _blocked_reason(self, snapshot: Snapshot) -> str:
-        parts = ", ".join(snapshot.write_blockers)
+    def _blocked_reason(self, blockers: Sequence[str]) -> str:
+        parts = ", ".join(blockers)
         return (
             f"{self.path.name} contains {parts}, which would be lost if creditsheet saved it: "
             "nothing was written (keep those in a separate workbook)"
@@ -182,9 +200,11 @@ class XlsxBackend:
                 )
         return None
 
-    def _load_full(self, data: bytes) -> Workbook:
-        with _captured_warnings():
-            return openpyxl.load_workbook(io.BytesIO(data), rich_text=True)
+    def _load_full(self, data: bytes) -> tuple[Workbook, list[str]]:
+        """The workbook in full (formulas kept), and what a save would drop."""
+        with _captured_warnings() as dropped:
+            wb = openpyxl.load_workbook(io.BytesIO(data), rich_text=True)
+        return wb, dropped
 
     def _save(self, wb: Workbook, version: FileVersion | None) -> str | None:
         """Save beside the workbook and rename over it; a reason if it could not."""
@@ -217,13 +237,15 @@ class XlsxBackend:
         if self.path.exists():
             snapshot = self.read()
             if snapshot.write_blockers:
-                raise WorkbookUnavailable(self._blocked_reason(snapshot))
+                raise WorkbookUnavailable(self._blocked_reason(snapshot.write_blockers))
             assert isinstance(snapshot.version, FileVersion)
             version = snapshot.version
             reason = self._cannot_write_now(version)
             if reason:
                 raise WorkbookUnavailable(reason)
-            wb = self._load_full(version.data)
+            wb, dropped = self._load_full(version.data)
+            if dropped:
+                raise WorkbookUnavailable(self._blocked_reason(dropped))
         else:
             if not self.path.parent.exists():
                 raise WorkbookUnavailable(f"the folder {self.path.parent} does not exist")
@@ -287,17 +309,23 @@ def _fill_of(cell: Any) -> str | None:
     return "#" + color.rgb[-6:].upper()
 
 
-def _unsaved_parts(data: bytes) -> Iterator[str]:
+def _unsaved_parts(data: bytes) -> list[str]:
+    """What the file holds that a save through openpyxl would drop, most specific first."""
     try:
         names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     except zipfile.BadZipFile:
-        return
+        return []
+    found: dict[str, None] = {}
+    drawings = False
     for name in names:
         for prefix, what in _UNSAVED_PARTS.items():
             if name.startswith(prefix):
-                yield what
+                found[what] = None
         if name.startswith("xl/drawings/") and name.endswith(".xml") and "vml" not in name:
-            yield "drawings or shapes"
+            drawings = True
+    if drawings and not found:
+        found["drawings or shapes"] = None  # a drawing holding nothing more specific
+    return list(found)
 
 
 @contextlib.contextmanager
@@ -310,7 +338,7 @@ def _captured_warnings() -> Iterator[list[str]]:
     for w in caught:
         message = str(w.message)
         if "will be removed" in message or "not supported" in message:
-            found.append(message.rstrip(".").lower())
+            found.append(_EXTENSIONS.get(message.split(" extension")[0], message.rstrip(".")))
 
 
 # --- writing helpers ---------------------------------------------------------
@@ -322,6 +350,38 @@ def _sheet(wb: Workbook, title: str) -> Worksheet:
     return ws
 
 
+def _merged_conflict(wb: Workbook, plan: WritePlan) -> str | None:
+    """A planned cell inside merged cells cannot be written: say which and why.
+
+    Skipping it would leave the plan unfinished forever (and the file re-saved
+    every cycle), so the whole write waits until the practitioner unmerges.
+    """
+    targets: list[tuple[str, int, int, str]] = [
+        (h.tab, 1, h.col, f"the '{h.name}' column") for h in plan.headers
+    ]
+    targets += [(c.tab, c.row, c.col, f"'{c.column}'") for c in plan.cells]
+    for tab, row, col, what in targets:
+        ws = _sheet(wb, tab)
+        if not ws.merged_cells.ranges:
+            continue
+        cell = ws.cell(row, col + 1)
+        if isinstance(cell, MergedCell):
+            merged = next(
+                (str(r) for r in ws.merged_cells.ranges if cell.coordinate in r), cell.coordinate
+            )
+            fix = (
+                f"unmerge them, or type '{what.split(chr(39))[1]}' as a header in an empty "
+                "column yourself"
+                if row == 1
+                else "unmerge them"
+            )
+            return (
+                f"{tab}: {what} would go in {cell.coordinate}, which is part of the merged "
+                f"cells {merged}: nothing was written; {fix}"
+            )
+    return None
+
+
 def _apply(wb: Workbook, plan: WritePlan) -> int:
     """Set the planned cells; return how many input fills were skipped."""
     for header in plan.headers:
@@ -329,9 +389,9 @@ def _apply(wb: Workbook, plan: WritePlan) -> int:
     skipped = 0
     for change in plan.cells:
         cell = _sheet(wb, change.tab).cell(change.row, change.col + 1)
-        if isinstance(cell, MergedCell) or (change.input_fill and not is_blank(cell.value)):
-            # Inside a merged range, or a formula the read did not see: never overwrite.
-            skipped += 1
+        assert isinstance(cell, Cell), "checked by _merged_conflict"
+        if change.input_fill and not is_blank(cell.value):
+            skipped += 1  # a formula the read saw no value for: never overwrite it
             continue
         if change.set_value:
             _set_value(cell, change.new, change.kind)
@@ -342,8 +402,7 @@ def _apply(wb: Workbook, plan: WritePlan) -> int:
 
 def _add_header(ws: Worksheet, header: HeaderChange) -> None:
     cell = ws.cell(1, header.col + 1)
-    if isinstance(cell, MergedCell):
-        return
+    assert isinstance(cell, Cell), "checked by _merged_conflict"
     _set_value(cell, header.name, "text")
     left = ws.cell(1, header.col) if header.col > 0 else None
     if isinstance(left, Cell) and left.has_style:
@@ -352,9 +411,10 @@ def _add_header(ws: Worksheet, header: HeaderChange) -> None:
         cell.fill = copy(left.fill)  # type: ignore[assignment]
         cell.border = copy(left.border)  # type: ignore[assignment]
         cell.alignment = copy(left.alignment)  # type: ignore[assignment]
-    width = ws.column_dimensions[get_column_letter(max(header.col, 1))].width
-    if width:
-        ws.column_dimensions[get_column_letter(header.col + 1)].width = max(width, 14)
+    # .get(): indexing column_dimensions would create an entry for the column beside.
+    beside = ws.column_dimensions.get(get_column_letter(max(header.col, 1)))
+    width = beside.width if beside is not None and beside.customWidth else None
+    ws.column_dimensions[get_column_letter(header.col + 1)].width = max(width or 0, 14)
 
 
 def _set_value(cell: Cell, value: Value, kind: str) -> None:
@@ -438,6 +498,8 @@ def _prepare_tab(wb: Workbook, tab: Tab, balance_links: bool, done: list[str]) -
         width = max(12, len(column.name) + 4)
         if column.name in ("Sync note", "Notes", "Shared with", "Balance link"):
             width = 36
+        elif column.name == "Progress":
+            width = 20
         ws.column_dimensions[get_column_letter(last + 1)].width = width
         added.append(column.name)
     if added:
