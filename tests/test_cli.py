@@ -1,0 +1,213 @@
+"""The command line, run in-process: help, exit statuses, output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from sync.cli import cli
+
+
+@pytest.fixture
+def practice(tmp_path: Path) -> Path:
+    """A config and an unsynced demo workbook beside it; returns the config path."""
+    config = tmp_path / "config.toml"
+    config.write_text('[workbook]\npath = "practice.xlsx"\n[sync]\ntimezone = "Europe/London"\n')
+    result = CliRunner().invoke(cli, ["init", "--demo", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    return config
+
+
+def invoke(*args: str) -> object:
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_every_command_has_help() -> None:
+    for name, command in cli.commands.items():
+        assert command.help, name
+        result = invoke(name, "-h")
+        assert result.exit_code == 0, name  # type: ignore[attr-defined]
+        assert "--config PATH" in result.output  # type: ignore[attr-defined]
+        assert "-v, --verbose" in result.output  # type: ignore[attr-defined]
+        assert "-q, --quiet" in result.output  # type: ignore[attr-defined]
+
+
+def test_version() -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0  # type: ignore[attr-defined]
+    assert result.output.startswith("creditsheet, version ")  # type: ignore[attr-defined]
+
+
+def test_init_demo_creates_every_tab(practice: Path) -> None:
+    wb = openpyxl.load_workbook(practice.parent / "practice.xlsx")
+    assert wb.sheetnames == ["Clients", "Packages", "Sessions", "Templates"]
+    assert wb["Sessions"].freeze_panes == "A2"
+    assert wb["Packages"]["B2"].value == "Maya Patel"
+
+
+def test_init_demo_refuses_to_pollute_a_workbook_with_rows(practice: Path) -> None:
+    result = invoke("init", "--demo", "--config", str(practice))
+    assert result.exit_code == 3  # type: ignore[attr-defined]
+    assert "--demo only fills an empty workbook" in result.output  # type: ignore[attr-defined]
+
+
+def test_init_on_an_existing_workbook_adds_only_what_is_missing(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[workbook]\npath = "mine.xlsx"\n')
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "clients"
+    ws.append(["Phone", "Client"])
+    ws.append(["123", "Ann"])
+    wb.save(tmp_path / "mine.xlsx")
+    result = invoke("init", "--config", str(config))
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    wb = openpyxl.load_workbook(tmp_path / "mine.xlsx")
+    assert wb.sheetnames == ["clients", "Packages", "Sessions", "Templates"]
+    assert [c.value for c in wb["clients"][1]] == [
+        "Phone",
+        "Client",
+        "Email",
+        "Billing",
+        "Credits left",
+        "Sync note",
+    ]
+    assert [c.value for c in wb["clients"][2]] == ["123", "Ann", None, None, None, None]
+    again = invoke("init", "--config", str(config))
+    assert "nothing to do" in again.output  # type: ignore[attr-defined]
+
+
+def test_sync_prints_the_summary_and_second_sync_changes_nothing(practice: Path) -> None:
+    result = invoke("sync", "--config", str(practice))
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    out = result.output  # type: ignore[attr-defined]
+    assert "rows read:   Clients 9, Packages 6, Sessions 28, Templates 3" in out
+    assert "packages:    1 Expired, 1 Exhausted, 2 Low, 2 Active" in out
+    assert "sessions:    23 deducted, 3 not deducted, 1 rejected, 1 invalid" in out
+    assert "problems:    1 rows with problems" in out
+    assert "(did you mean 'Maya Patel'?)" in out
+    assert "cells:       120 changed" in out
+    again = invoke("sync", "--config", str(practice))
+    assert "cells:       0 changed" in again.output  # type: ignore[attr-defined]
+
+
+def test_dry_run_prints_cell_by_cell_and_writes_nothing(practice: Path) -> None:
+    workbook = practice.parent / "practice.xlsx"
+    before = workbook.read_bytes()
+    result = invoke("sync", "--dry-run", "--config", str(practice))
+    assert result.exit_code == 0  # type: ignore[attr-defined]
+    out = result.output  # type: ignore[attr-defined]
+    assert "would change:" in out
+    assert "  Packages!K2: (blank) -> 3" in out
+    assert "  Packages!M2: (blank) -> Low, color amber" in out
+    assert "  Packages!A2: (blank) -> P-0001 (filled blank input)" in out
+    assert workbook.read_bytes() == before
+
+
+def test_json_summary_parses(practice: Path) -> None:
+    result = invoke("sync", "--json", "--config", str(practice))
+    assert result.exit_code == 0  # type: ignore[attr-defined]
+    data = json.loads(result.output)  # type: ignore[attr-defined]
+    assert data["rows_read"] == {"Clients": 9, "Packages": 6, "Sessions": 28, "Templates": 3}
+    assert data["cells_changed"] == 120
+    assert data["written"] is True
+    assert data["packages"] == {"Invalid": 0, "Expired": 1, "Exhausted": 1, "Low": 2, "Active": 2}
+    assert data["sessions"] == {"deducted": 23, "not_deducted": 3, "rejected": 1, "invalid": 1}
+    assert data["rows_with_problems"] == 1
+    assert {e["kind"] for e in data["events"]} == {
+        "expiring_soon",
+        "expired_unused",
+        "low",
+        "exhausted",
+        "rejected_session",
+        "sheet_problem",
+    }
+
+
+def test_bad_config_exits_2_naming_the_key_and_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[rules]\nlow_credit_threshold = "two"\nsurprise = 1\n')
+    result = invoke("sync", "--config", str(config))
+    assert result.exit_code == 2  # type: ignore[attr-defined]
+    assert result.output == (  # type: ignore[attr-defined]
+        f"Error: {config}: [rules] low_credit_threshold: must be a whole number (got 'two'); "
+        "[rules] surprise: unknown key\n"
+    )
+
+
+def test_missing_config_exits_2(tmp_path: Path) -> None:
+    result = invoke("check", "--config", str(tmp_path / "none.toml"))
+    assert result.exit_code == 2  # type: ignore[attr-defined]
+    assert "no config file at" in result.output  # type: ignore[attr-defined]
+
+
+def test_config_from_the_environment_and_paths_relative_to_it(
+    practice: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("CREDITSHEET_CONFIG", str(practice))
+    result = invoke("sync", "-q")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert result.output == ""  # type: ignore[attr-defined]
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_missing_workbook_exits_3(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[workbook]\npath = "missing.xlsx"\n')
+    result = invoke("sync", "--config", str(config))
+    assert result.exit_code == 3  # type: ignore[attr-defined]
+    assert "Error: no workbook at" in result.output  # type: ignore[attr-defined]
+    assert "Traceback" not in result.output  # type: ignore[attr-defined]
+
+
+def test_broken_structure_exits_3_and_writes_nothing(practice: Path) -> None:
+    workbook = practice.parent / "practice.xlsx"
+    wb = openpyxl.load_workbook(workbook)
+    wb["Sessions"].title = "Appointments"
+    wb.save(workbook)
+    before = workbook.read_bytes()
+    result = invoke("sync", "--config", str(practice))
+    assert result.exit_code == 3  # type: ignore[attr-defined]
+    assert "Error: the workbook's structure is broken, so nothing was written: " in (
+        result.output  # type: ignore[attr-defined]
+    )
+    assert "the 'Sessions' tab is missing" in result.output  # type: ignore[attr-defined]
+    assert workbook.read_bytes() == before
+
+
+def test_a_workbook_open_elsewhere_exits_3_and_says_why(practice: Path) -> None:
+    (practice.parent / ".~lock.practice.xlsx#").write_text("x")
+    result = invoke("sync", "--config", str(practice))
+    assert result.exit_code == 3  # type: ignore[attr-defined]
+    assert "is open in a spreadsheet program" in result.output  # type: ignore[attr-defined]
+
+
+def test_check_reports_what_is_fine_and_writes_nothing(practice: Path) -> None:
+    workbook = practice.parent / "practice.xlsx"
+    before = workbook.read_bytes()
+    result = invoke("check", "--config", str(practice))
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert "ok: every required tab and column is there" in result.output  # type: ignore[attr-defined]
+    assert "note: 1 rows have problems" in result.output  # type: ignore[attr-defined]
+    assert workbook.read_bytes() == before
+
+
+def test_python_dash_m_sync_is_the_same_command(practice: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "sync", "sync", "--json", "--config", str(practice)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["cells_changed"] == 120
