@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from rules.events import expiring_soon
-from rules.model import Dashboard, MonthFigure, PackageResult, SessionResult, Settings
+from rules.model import Dashboard, MonthFigure, PackageResult, SessionResult, Settings, Value
 from rules.schema import PackageStatus, SessionStatus
 
 MONTHS = 12
@@ -82,3 +82,37 @@ def dashboard(
         low_clients=tuple(low),
         expiring=tuple(expiring),
     )
+
+
+def dashboard_rows(d: Dashboard, *, currency: str, warning_days: int) -> list[list[Value]]:
+    """The Dashboard tab's content, row by row: plain values, owned by the sync."""
+    rows: list[list[Value]] = [
+        ["Dashboard", f"as of {d.today.isoformat()}"],
+        [],
+        ["Month", f"Revenue ({currency})", "Sessions used"],
+    ]
+    rows += [[m.month, _money(m.revenue), m.sessions_used] for m in d.months]
+    rows += [
+        [],
+        ["Credits outstanding", d.credits_outstanding],
+        [f"Prepaid value not yet used ({currency})", _money(d.prepaid_unused)],
+        [],
+        ["Clients running low", "Credits left"],
+    ]
+    rows += [[name, credits] for name, credits in d.low_clients] or [["(none)"]]
+    rows += [
+        [],
+        [
+            f"Packages expiring within {warning_days} days",
+            "Client",
+            "Package",
+            "Remaining",
+            "Expires",
+        ],
+    ]
+    rows += [list(item) for item in d.expiring] or [["(none)"]]
+    return rows
+
+
+def _money(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from rules.dashboard import dashboard_rows
 from rules.engine import compute
 from rules.model import Event, Result, RowProblem
 from rules.schema import PackageStatus, SessionStatus
@@ -135,7 +136,12 @@ def run_cycle(
         client_notices=config.notify.clients,
     )
     t = lap("compute", t)
-    plan = WritePlan() if result.blocked else make_plan(snapshot, result)
+    dashboard = dashboard_rows(
+        result.dashboard,
+        currency=config.rules.currency,
+        warning_days=config.rules.expiry_warning_days,
+    )
+    plan = WritePlan() if result.blocked else make_plan(snapshot, result, dashboard=dashboard)
     t = lap("diff", t)
     write = not dry_run and bool(plan)
     outcome = backend.write(snapshot, plan) if write else WriteOutcome(written=False)
@@ -160,6 +166,9 @@ def change_lines(plan: WritePlan) -> list[str]:
         lines.append(f"{_ref(h.tab, column_letter(h.col), 1)}: (blank) -> {h.name} (new column)")
     for c in plan.cells:
         lines.append(_change_line(c, column_letter(c.col)))
+    for t in plan.tabs:
+        verb = "rewritten" if t.exists else "created"
+        lines.append(f"{t.title}: {verb} ({len(t.rows)} rows, owned by the sync)")
     return lines
 
 

@@ -12,12 +12,15 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from rules.model import Result, Value
-from rules.schema import CellKind
-from rules.values import date_to_serial, is_blank
-from sync.backends.base import CellChange, HeaderChange, Snapshot, WritePlan
+from rules.schema import DASHBOARD, CellKind
+from rules.values import date_to_serial, is_blank, key
+from sync.backends.base import CellChange, HeaderChange, Snapshot, TabContent, WritePlan
 
 
-def plan(snapshot: Snapshot, result: Result) -> WritePlan:
+def plan(
+    snapshot: Snapshot, result: Result, *, dashboard: Sequence[Sequence[Value]] | None = None
+) -> WritePlan:
+    """The cells to write so the sheet shows ``result`` (and ``dashboard``, if given)."""
     headers: list[HeaderChange] = []
     cells: list[CellChange] = []
     for tab in result.tabs:
@@ -71,7 +74,44 @@ def plan(snapshot: Snapshot, result: Result) -> WritePlan:
                     input_fill=True,
                 )
             )
-    return WritePlan(tuple(headers), tuple(cells))
+    owned = _owned_tab(snapshot, DASHBOARD, dashboard) if dashboard is not None else None
+    return WritePlan(tuple(headers), tuple(cells), (owned,) if owned else ())
+
+
+def _owned_tab(snapshot: Snapshot, name: str, rows: Sequence[Sequence[Value]]) -> TabContent | None:
+    """The whole-tab replacement, or None when the tab already shows ``rows``."""
+    found = [t for title, t in snapshot.tables.items() if key(title) == key(name)]
+    desired = tuple(tuple(row) for row in rows)
+    if not found:
+        return TabContent(name, desired, exists=False)
+    table = found[0]
+    current = [list(table.header), *(list(r) for r in table.rows)]
+    while current and all(is_blank(v) for v in current[-1]):
+        current.pop()
+    if len(current) == len(desired) and all(
+        _same_row(have, want, snapshot.numbers_are_dates)
+        for have, want in zip(current, desired, strict=True)
+    ):
+        return None
+    return TabContent(table.title, desired, exists=True)
+
+
+def _same_row(have: Sequence[object], want: Sequence[Value], numbers_are_dates: bool) -> bool:
+    width = max(len(have), len(want))
+    for i in range(width):
+        old = have[i] if i < len(have) else None
+        new = want[i] if i < len(want) else None
+        if not same(old, new, _kind(new), numbers_are_dates):
+            return False
+    return True
+
+
+def _kind(value: Value) -> CellKind:
+    if isinstance(value, date):
+        return "date"
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return "number"
+    return "text"
 
 
 def _at(row: Sequence[object], col: int) -> object:

@@ -41,6 +41,10 @@ class MemoryBackend:
 
     def write(self, snapshot: Snapshot, plan: WritePlan) -> WriteOutcome:
         self.writes += 1
+        for t in plan.tabs:
+            rows = [list(r) for r in t.rows] or [[]]
+            self.header[t.title], self.rows[t.title] = rows[0], rows[1:]
+            self.fills.setdefault(t.title, {})
         for h in plan.headers:
             header = self.header[h.tab]
             header.extend([None] * (h.col + 1 - len(header)))

@@ -93,7 +93,7 @@ def test_sync_prints_the_summary_and_second_sync_changes_nothing(practice: Path)
     assert "sessions:    23 deducted, 3 not deducted, 1 rejected, 1 invalid" in out
     assert "problems:    1 rows with problems" in out
     assert "(did you mean 'Maya Patel'?)" in out
-    assert "cells:       120 changed" in out
+    assert "cells:       185 changed" in out
     again = invoke("sync", "--config", str(practice))
     assert "cells:       0 changed" in again.output  # type: ignore[attr-defined]
 
@@ -116,7 +116,7 @@ def test_json_summary_parses(practice: Path) -> None:
     assert result.exit_code == 0  # type: ignore[attr-defined]
     data = json.loads(result.output)  # type: ignore[attr-defined]
     assert data["rows_read"] == {"Clients": 9, "Packages": 6, "Sessions": 28, "Templates": 3}
-    assert data["cells_changed"] == 120
+    assert data["cells_changed"] == 185
     assert data["written"] is True
     assert data["packages"] == {"Invalid": 0, "Expired": 1, "Exhausted": 1, "Low": 2, "Active": 2}
     assert data["sessions"] == {"deducted": 23, "not_deducted": 3, "rejected": 1, "invalid": 1}
@@ -210,4 +210,4 @@ def test_python_dash_m_sync_is_the_same_command(practice: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["cells_changed"] == 120
+    assert json.loads(done.stdout)["cells_changed"] == 185

@@ -128,6 +128,7 @@ def test_a_sync_keeps_every_cell_style_width_formula_comment_and_validation(
     assert after[("Packages", "A3")][0] == "P-0002"
     assert after[("Sessions", "C2")][0] == "P-0001"
     after_sheets = sheet_facts(path)
+    assert set(after_sheets) == set(sheets) | {"Dashboard"}
     for tab, facts in sheets.items():
         if tab == "names":
             assert after_sheets[tab] == facts
@@ -140,7 +141,7 @@ def test_a_sync_keeps_every_cell_style_width_formula_comment_and_validation(
     wb = openpyxl.load_workbook(path)
     assert wb["Packages"]["G2"].value == "=D2*1.2"
     assert wb["Clients"]["E2"].value == 6  # the stale 17 is corrected: 3 + 3 left
-    assert wb.sheetnames == ["Clients", "Packages", "Sessions", "Expenses"]
+    assert wb.sheetnames == ["Clients", "Packages", "Sessions", "Expenses", "Dashboard"]
 
 
 def test_a_sync_that_changes_nothing_leaves_the_file_alone(tmp_path: Path) -> None:

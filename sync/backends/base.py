@@ -65,17 +65,32 @@ class CellChange:
     input_fill: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class TabContent:
+    """A tab the sync owns entirely (the Dashboard): replaced as a whole.
+
+    ``title`` is the existing tab's name, or the name to create it under.
+    """
+
+    title: str
+    rows: tuple[tuple[Value, ...], ...]
+    exists: bool
+
+
 @dataclass(frozen=True)
 class WritePlan:
     headers: tuple[HeaderChange, ...] = ()
     cells: tuple[CellChange, ...] = ()
+    tabs: tuple[TabContent, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.headers or self.cells)
+        return bool(self.headers or self.cells or self.tabs)
 
     @property
     def size(self) -> int:
-        return len(self.headers) + len(self.cells)
+        """Cells written: each header and cell, and every value of a replaced tab."""
+        owned = sum(len(row) for tab in self.tabs for row in tab.rows)
+        return len(self.headers) + len(self.cells) + owned
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from sync.backends.base import (
     HeaderChange,
     Layout,
     Snapshot,
+    TabContent,
     WorkbookUnavailable,
     WriteOutcome,
     WritePlan,
@@ -386,6 +387,8 @@ def _apply(wb: Workbook, plan: WritePlan) -> int:
     """Set the planned cells; return how many input fills were skipped."""
     for header in plan.headers:
         _add_header(_sheet(wb, header.tab), header)
+    for content in plan.tabs:
+        _replace_tab(wb, content)
     skipped = 0
     for change in plan.cells:
         cell = _sheet(wb, change.tab).cell(change.row, change.col + 1)
@@ -398,6 +401,34 @@ def _apply(wb: Workbook, plan: WritePlan) -> int:
         if change.set_fill:
             cell.fill = _fill(change.fill)
     return skipped
+
+
+def _replace_tab(wb: Workbook, content: TabContent) -> None:
+    """Rewrite a tab the sync owns (the Dashboard), creating it when missing."""
+    ws = _find_sheet(wb, content.title) if content.exists else None
+    if ws is None:
+        ws = wb.create_sheet(content.title)
+    for merged in list(ws.merged_cells.ranges):
+        ws.unmerge_cells(str(merged))
+    if ws.max_row:
+        ws.delete_rows(1, ws.max_row)
+    title_row = True
+    for r, row in enumerate(content.rows, start=1):
+        for c, value in enumerate(row, start=1):
+            cell = ws.cell(r, c)
+            assert isinstance(cell, Cell)
+            kind = (
+                "date"
+                if isinstance(value, date)
+                else ("number" if isinstance(value, int | float | Decimal) else "text")
+            )
+            _set_value(cell, value, kind)
+            if title_row:
+                cell.font = _HEADER_FONT
+        title_row = not row
+    ws.column_dimensions["A"].width = 44
+    for letter in "BCDE":
+        ws.column_dimensions[letter].width = 16
 
 
 def _add_header(ws: Worksheet, header: HeaderChange) -> None:
