@@ -197,14 +197,13 @@ def check(path: Path, *, quiet: bool) -> None:
     config = load(path)
     click.echo(f"ok: config {path}")
     backend = bootstrap.backend(config)
-    snapshot = backend.read()
+    report = run_cycle(config, backend, now=bootstrap.now, dry_run=True)
     click.echo(f"ok: workbook {backend.where} can be read")
-    report = run_cycle(config, _ReadOnly(backend, snapshot), now=bootstrap.now, dry_run=True)
     trouble = 0
     for problem in report.structural:
         click.echo(f"problem: {problem}")
         trouble += 1
-    for blocker in snapshot.write_blockers:
+    for blocker in report.write_blockers:
         click.echo(f"problem: the workbook contains {blocker}; creditsheet will not save over it")
         trouble += 1
     if not report.structural:
@@ -215,7 +214,7 @@ def check(path: Path, *, quiet: bool) -> None:
             "`creditsheet sync` writes each reason into that row's Sync note"
         )
     trouble += _check_email(config)
-    if report.blocked or snapshot.write_blockers:
+    if report.blocked or report.write_blockers:
         raise Failure("the workbook needs fixing before creditsheet can write to it", EXIT_WORKBOOK)
     if trouble:
         raise Failure(f"{trouble} thing(s) to fix (see above)", EXIT_CONFIG)
@@ -244,23 +243,6 @@ def _check_email(config: Config) -> int:
             )
             trouble += 1
     return trouble
-
-
-class _ReadOnly:
-    """A backend that serves one snapshot and refuses to write (for ``check``)."""
-
-    def __init__(self, inner: Any, snapshot: Any) -> None:
-        self.where = inner.where
-        self._snapshot = snapshot
-
-    def read(self) -> Any:
-        return self._snapshot
-
-    def write(self, snapshot: Any, plan: Any) -> Any:
-        raise AssertionError("check never writes")
-
-    def prepare(self, layout: Any) -> list[str]:
-        raise AssertionError("check never writes")
 
 
 def main() -> None:

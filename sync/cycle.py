@@ -41,6 +41,8 @@ class CycleReport:
     result: Result
     duration: float
     phases: dict[str, float] = field(default_factory=dict)
+    #: Why this workbook can never be written as it is (from the read).
+    write_blockers: tuple[str, ...] = ()
 
     @property
     def structural(self) -> tuple[RowProblem, ...]:
@@ -156,6 +158,7 @@ def run_cycle(
         result=result,
         duration=time.perf_counter() - started,
         phases=phases,
+        write_blockers=snapshot.write_blockers,
     )
 
 

@@ -211,3 +211,19 @@ def test_python_dash_m_sync_is_the_same_command(practice: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["cells_changed"] == 185
+
+
+def test_check_names_what_a_save_would_lose_and_exits_3(practice: Path) -> None:
+    from openpyxl.chart import BarChart, Reference
+
+    workbook = practice.parent / "practice.xlsx"
+    wb = openpyxl.load_workbook(workbook)
+    chart = BarChart()
+    chart.add_data(Reference(wb["Templates"], min_col=2, min_row=1, max_row=3))
+    wb["Templates"].add_chart(chart, "F2")
+    wb.save(workbook)
+    result = invoke("check", "--config", str(practice))
+    assert result.exit_code == 3  # type: ignore[attr-defined]
+    assert "problem: the workbook contains charts; creditsheet will not save over it" in (
+        result.output  # type: ignore[attr-defined]
+    )
