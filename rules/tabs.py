@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ def column_letter(index: int) -> str:
     return letters
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class TabView:
     """A tab matched against its contract: where each known column is."""
 
@@ -43,7 +44,13 @@ class TabView:
         return None if is_blank(value) else value
 
     def is_blank(self, row: Sequence[object]) -> bool:
-        return all(self.cell(row, c.name) is None for c in self.spec.inputs)
+        """Every input column blank (computed and unknown columns do not count)."""
+        width = len(row)
+        return all(at >= width or is_blank(row[at]) for at in self.input_positions)
+
+    @functools.cached_property
+    def input_positions(self) -> tuple[int, ...]:
+        return tuple(self.index[c.name] for c in self.spec.inputs if c.name in self.index)
 
     def has(self, column: str) -> bool:
         return column in self.index

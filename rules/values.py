@@ -8,6 +8,7 @@ practitioner can act on. The caller turns that into a row problem.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from datetime import date, datetime, timedelta
@@ -49,11 +50,12 @@ def text(raw: object) -> str:
     return str(raw).strip()
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def key(name: str) -> str:
     """The comparison key for names, IDs and outcomes: case-insensitive, trimmed.
 
     Unicode is normalised (NFC) first so that the same name typed on two
-    keyboards compares equal.
+    keyboards compares equal. Cached: a sheet repeats the same names a lot.
     """
     return unicodedata.normalize("NFC", name).strip().casefold()
 
