@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime
 
 from rules.schema import TABS
 from sync.backends.base import Backend, Layout
 from sync.config import Config, ConfigError
 from sync.demo import demo_rows
+from sync.service import Parts
+from sync.state import StateStore
 
 
 def backend(config: Config) -> Backend:
@@ -33,3 +36,22 @@ def layout(config: Config, *, demo_for: date | None = None) -> Layout:
         demo=demo_rows(demo_for) if demo_for else {},
         balance_links=config.balance.enabled,
     )
+
+
+def parts(config: Config) -> Parts:
+    """Backend, state store and mail sender for one workbook's cycles."""
+    from sync.alerts import sender_for
+
+    return Parts(
+        config=config,
+        backend=backend(config),
+        store=StateStore(config.state_path),
+        sender=sender_for(config, os.environ),
+    )
+
+
+def workbook_id(config: Config) -> str:
+    """What identifies the workbook for the one-daemon-per-workbook lock."""
+    if config.workbook.backend == "google":
+        return f"google:{config.workbook.spreadsheet}"
+    return f"xlsx:{config.workbook_path.resolve()}"

@@ -21,10 +21,16 @@ from typing import Any, TypeVar
 
 import click
 
+from notifier.send import SendError
 from sync import bootstrap
+from sync.alerts import sender_for
 from sync.backends.base import WorkbookUnavailable
 from sync.config import Config, ConfigError, config_path, load
 from sync.cycle import CycleReport, change_lines, run_cycle, today_in
+from sync.lock import InstanceLock
+from sync.reporting import ReportError, report_text, send_report, status_lines, test_email
+from sync.service import sync_once
+from sync.state import StateStore
 
 log = logging.getLogger("creditsheet")
 
@@ -129,8 +135,14 @@ def init(path: Path, *, quiet: bool, demo: bool) -> None:
 def sync(path: Path, *, quiet: bool, dry_run: bool, as_json: bool) -> None:
     """Run one sync cycle: read, check, compute, write back."""
     config = load(path)
-    backend = bootstrap.backend(config)
-    report = run_cycle(config, backend, now=bootstrap.now, dry_run=dry_run)
+    if dry_run:
+        report = run_cycle(config, bootstrap.backend(config), now=bootstrap.now, dry_run=True)
+    else:
+        parts = bootstrap.parts(config)
+        try:
+            report = sync_once(parts, now=bootstrap.now)
+        finally:
+            parts.close()
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
     elif not quiet or report.blocked:
@@ -179,10 +191,14 @@ def summary(report: CycleReport) -> str:
         lines.append(f"  not written: {report.outcome.reason}")
     alerts = data["alerts"]
     assert isinstance(alerts, dict)
-    lines.append(
-        f"  alerts:      {len(report.events)} due now, {alerts['queued']} queued, "
-        f"{alerts['sent']} sent"
-    )
+    if report.dry_run:
+        lines.append(f"  alerts:      {len(report.events)} due now (a dry run queues none)")
+    else:
+        lines.append(
+            f"  alerts:      {alerts['queued']} queued, {alerts['sent']} sent, "
+            f"{alerts['pending']} pending"
+            + (f", {alerts['failed']} failed to send" if alerts["failed"] else "")
+        )
     lines.append(f"  took:        {report.duration:.2f} s")
     return "\n".join(lines)
 
@@ -243,6 +259,61 @@ def _check_email(config: Config) -> int:
             )
             trouble += 1
     return trouble
+
+
+@cli.command()
+@click.option("--send", is_flag=True, help="Email the report to [email] to instead of printing it.")
+@command
+def report(path: Path, *, quiet: bool, send: bool) -> None:
+    """Render the periodic report from the workbook as it is now; print or email it."""
+    config = load(path)
+    parts = bootstrap.parts(config)
+    try:
+        cycle = run_cycle(config, parts.backend, now=bootstrap.now, dry_run=True)
+        if not send:
+            click.echo(report_text(cycle.result, config, bootstrap.now()))
+            return
+        counts = send_report(cycle.result, parts.store, parts.sender, config, bootstrap.now())
+    except (ReportError, SendError) as err:
+        raise Failure(str(err), EXIT_ERROR) from None
+    finally:
+        parts.close()
+    if counts.sent:
+        click.echo(f"sent the report to {', '.join(config.email.to)} via {parts.sender.where}")
+    else:
+        raise Failure(
+            f"the report could not be sent yet via {parts.sender.where}: it stays queued and "
+            "`creditsheet run` or the next `creditsheet sync` retries it",
+            EXIT_ERROR,
+        )
+
+
+@cli.command("test-email")
+@command
+def test_email_command(path: Path, *, quiet: bool) -> None:
+    """Send one test email through the configured email backend."""
+    config = load(path)
+    sender = sender_for(config, os.environ)
+    try:
+        message = test_email(config, sender, bootstrap.now())
+    except (ReportError, SendError) as err:
+        raise Failure(str(err), EXIT_ERROR) from None
+    click.echo(f"sent '{message['Subject']}' to {message['To']} via {sender.where}")
+
+
+@cli.command()
+@command
+def status(path: Path, *, quiet: bool) -> None:
+    """The last cycles, the emails waiting to go out, the next report, the daemon."""
+    config = load(path)
+    holder = InstanceLock(bootstrap.workbook_id(config)).holder()
+    click.echo(f"daemon: running (pid {holder})" if holder else "daemon: not running")
+    if not config.state_path.exists():
+        click.echo("no cycle has run yet (no state store at " + str(config.state_path) + ")")
+        return
+    with StateStore(config.state_path) as store:
+        for line in status_lines(store, config, bootstrap.now(), config.sync.timezone):
+            click.echo(line)
 
 
 def main() -> None:

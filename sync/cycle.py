@@ -43,6 +43,10 @@ class CycleReport:
     phases: dict[str, float] = field(default_factory=dict)
     #: Why this workbook can never be written as it is (from the read).
     write_blockers: tuple[str, ...] = ()
+    #: The time zone "today" was taken in (None: the machine's own).
+    timezone: str | None = None
+    #: Alert delivery figures (queued, sent, pending, failed), once delivered.
+    alerts: dict[str, int] = field(default_factory=dict)
 
     @property
     def structural(self) -> tuple[RowProblem, ...]:
@@ -93,7 +97,7 @@ class CycleReport:
                 {"kind": e.kind, "key": e.key, "audience": e.audience, "subject": e.subject}
                 for e in self.events
             ],
-            "alerts": {"queued": 0, "sent": 0, "pending": 0},
+            "alerts": {"queued": 0, "sent": 0, "pending": 0, "failed": 0, **self.alerts},
             "duration_seconds": round(self.duration, 4),
         }
 
@@ -118,7 +122,10 @@ def run_cycle(
     now: Callable[[], datetime],
     dry_run: bool = False,
     balance_links: Mapping[str, str] | None = None,
+    proceed: Callable[[], bool] = lambda: True,
 ) -> CycleReport:
+    """One cycle. ``proceed`` is asked right before the write: False abandons it
+    (a daemon told to stop), leaving the workbook as it was."""
     started = time.perf_counter()
     phases: dict[str, float] = {}
 
@@ -129,7 +136,8 @@ def run_cycle(
 
     snapshot: Snapshot = backend.read()
     t = lap("read", started)
-    today = today_in(now(), config.sync.timezone or snapshot.timezone)
+    zone = config.sync.timezone or snapshot.timezone
+    today = today_in(now(), zone)
     result = compute(
         snapshot.tables,
         today=today,
@@ -145,8 +153,12 @@ def run_cycle(
     )
     plan = WritePlan() if result.blocked else make_plan(snapshot, result, dashboard=dashboard)
     t = lap("diff", t)
-    write = not dry_run and bool(plan)
-    outcome = backend.write(snapshot, plan) if write else WriteOutcome(written=False)
+    if dry_run or not plan:
+        outcome = WriteOutcome(written=False)
+    elif not proceed():
+        outcome = WriteOutcome(written=False, reason="stopping: the write was abandoned")
+    else:
+        outcome = backend.write(snapshot, plan)
     lap("write", t)
     return CycleReport(
         workbook=backend.where,
@@ -159,6 +171,7 @@ def run_cycle(
         duration=time.perf_counter() - started,
         phases=phases,
         write_blockers=snapshot.write_blockers,
+        timezone=zone,
     )
 
 

@@ -1,0 +1,68 @@
+"""A whole sync cycle as the program runs it: the workbook cycle, then the mail.
+
+    report = sync_once(parts, now=bootstrap.now)
+
+``sync`` and the daemon both call this, so a cycle run by hand and one run by
+the daemon do exactly the same things: write the workbook, queue and send the
+alerts, and remember the cycle for ``status``. A dry run does none of the
+last three (recording alerts would mark them seen).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from notifier.send import Sender
+from sync.alerts import deliver, send_pending
+from sync.backends.base import Backend, WorkbookUnavailable
+from sync.config import Config
+from sync.cycle import CycleReport, run_cycle
+from sync.reporting import queue_report, record_cycle
+from sync.state import StateStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Parts:
+    """The real parts one workbook's cycles use, wired from its config."""
+
+    config: Config
+    backend: Backend
+    store: StateStore
+    sender: Sender
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def sync_once(
+    parts: Parts,
+    *,
+    now: Callable[[], datetime],
+    dry_run: bool = False,
+    with_report: bool = False,
+    proceed: Callable[[], bool] = lambda: True,
+) -> CycleReport:
+    """One cycle with its alerts; ``with_report`` also queues the periodic report when due."""
+    config, store = parts.config, parts.store
+    started, clock = now(), time.perf_counter()
+    try:
+        report = run_cycle(config, parts.backend, now=now, dry_run=dry_run, proceed=proceed)
+    except WorkbookUnavailable as err:
+        if not dry_run:
+            store.record_cycle(started, time.perf_counter() - clock, "failed", reason=str(err))
+            send_pending(store, parts.sender, now())  # a sheet outage does not hold the mail
+        raise
+    if dry_run:
+        return report
+    if with_report and not report.blocked:
+        queue_report(report.result, store, config, now(), report.timezone)
+    counts = deliver(report.result, store, parts.sender, config, now())
+    report.alerts = counts.as_dict()
+    record_cycle(store, report, started, counts)
+    return report
