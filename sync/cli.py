@@ -22,12 +22,13 @@ from typing import Any, TypeVar
 import click
 
 from notifier.send import SendError
-from sync import bootstrap
+from sync import bootstrap, logs
 from sync.alerts import sender_for
 from sync.backends.base import WorkbookUnavailable
 from sync.config import Config, ConfigError, config_path, load
 from sync.cycle import CycleReport, change_lines, run_cycle, today_in
-from sync.lock import InstanceLock
+from sync.daemon import Daemon
+from sync.lock import AlreadyRunning, InstanceLock
 from sync.reporting import ReportError, report_text, send_report, status_lines, test_email
 from sync.service import sync_once
 from sync.state import StateStore
@@ -54,10 +55,11 @@ def _version() -> str:
         return "unknown"
 
 
-def setup_logging(verbose: bool, quiet: bool) -> None:
-    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger().setLevel(level)
+def setup_logging(verbose: bool, quiet: bool, *, chatty: bool = False) -> None:
+    """Warnings and errors by default (a command's own output says what it did);
+    the daemon, whose log is its output, also logs each cycle."""
+    level = logging.DEBUG if verbose else logging.INFO if chatty and not quiet else logging.WARNING
+    logs.setup(level)
 
 
 def command(func: F) -> F:
@@ -73,7 +75,7 @@ def command(func: F) -> F:
     @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
     @functools.wraps(func)
     def wrapper(config_file: str | None, verbose: bool, quiet: bool, **kwargs: Any) -> Any:
-        setup_logging(verbose, quiet)
+        setup_logging(verbose, quiet, chatty=func.__name__ == "run")
         try:
             return func(config_path(config_file), quiet=quiet, **kwargs)
         except ConfigError as err:
@@ -314,6 +316,29 @@ def status(path: Path, *, quiet: bool) -> None:
     with StateStore(config.state_path) as store:
         for line in status_lines(store, config, bootstrap.now(), config.sync.timezone):
             click.echo(line)
+
+
+@cli.command()
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON object per line, for log collectors.",
+)
+@command
+def run(path: Path, *, quiet: bool, log_format: str) -> None:
+    """The daemon: a cycle every [sync] interval_seconds, the report on its schedule.
+
+    Finishes the cycle in progress and exits 0 on SIGTERM or Ctrl-C (a second
+    signal stops at once); SIGHUP re-reads the config. One per workbook.
+    """
+    if log_format == "json":
+        logs.setup(logging.getLogger().level, "json")
+    try:
+        Daemon(path).run()
+    except AlreadyRunning as err:
+        raise Failure(str(err), EXIT_CONFIG) from None
 
 
 def main() -> None:

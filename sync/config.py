@@ -42,7 +42,7 @@ class WorkbookConfig(_Section):
 
 
 class SyncConfig(_Section):
-    interval_seconds: Annotated[int, Field(ge=5, le=86_400)] = 60
+    interval_seconds: Annotated[int, Field(ge=1, le=86_400)] = 60
     timezone: str | None = None
 
     @field_validator("timezone")

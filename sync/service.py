@@ -60,6 +60,10 @@ def sync_once(
         raise
     if dry_run:
         return report
+    if not proceed():
+        # Stopping: the write was abandoned, so queue nothing on its account either.
+        record_cycle(store, report, started)
+        return report
     if with_report and not report.blocked:
         queue_report(report.result, store, config, now(), report.timezone)
     counts = deliver(report.result, store, parts.sender, config, now())

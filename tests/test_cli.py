@@ -114,7 +114,7 @@ def test_dry_run_prints_cell_by_cell_and_writes_nothing(practice: Path) -> None:
 def test_json_summary_parses(practice: Path) -> None:
     result = invoke("sync", "--json", "--config", str(practice))
     assert result.exit_code == 0  # type: ignore[attr-defined]
-    data = json.loads(result.output)  # type: ignore[attr-defined]
+    data = json.loads(result.stdout)  # type: ignore[attr-defined]
     assert data["rows_read"] == {"Clients": 9, "Packages": 6, "Sessions": 28, "Templates": 3}
     assert data["cells_changed"] == 185
     assert data["written"] is True

@@ -1,0 +1,185 @@
+"""``creditsheet run``: a cycle every ``[sync] interval_seconds``, the report on its schedule.
+
+Both run from our own ``schedule.Scheduler()`` in one thread, so a cycle never
+starts while another is running. A cycle that fails logs one line and the loop
+goes on, backing off while the workbook stays unreachable. SIGTERM and Ctrl-C
+let the cycle in progress finish (or abandon its write) and exit 0; a second
+signal exits at once. SIGHUP re-reads the config; a bad new config keeps the
+old one and says why. One daemon per workbook: a second one is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+
+import schedule
+
+from sync import bootstrap
+from sync.backends.base import WorkbookUnavailable
+from sync.config import Config, ConfigError, load
+from sync.cycle import CycleReport
+from sync.lock import InstanceLock
+from sync.service import Parts, sync_once
+
+log = logging.getLogger("creditsheet.daemon")
+
+#: The longest wait between tries while the workbook is unreachable.
+MAX_BACKOFF = 900.0
+#: How often the loop looks at its flags while idle (seconds).
+TICK = 0.2
+
+
+class Daemon:
+    def __init__(
+        self,
+        config_path: Path,
+        *,
+        now: Callable[[], datetime] = bootstrap.now,
+        make_parts: Callable[[Config], Parts] = bootstrap.parts,
+    ) -> None:
+        self.config_path = config_path
+        self.config = load(config_path)
+        self.now = now
+        self.make_parts = make_parts
+        self.stopping = False
+        self.reload_wanted = False
+        self.failures = 0
+        self.resume_at = 0.0
+        self.cycles = 0
+
+    # --- signals -----------------------------------------------------------
+
+    def _on_stop(self, signum: int, frame: FrameType | None) -> None:
+        if self.stopping:
+            log.warning("second %s: stopping at once", signal.Signals(signum).name)
+            os._exit(1)
+        log.info("%s: finishing the cycle in progress, then stopping", signal.Signals(signum).name)
+        self.stopping = True
+
+    def _on_hup(self, signum: int, frame: FrameType | None) -> None:
+        self.reload_wanted = True
+
+    # --- the loop ----------------------------------------------------------
+
+    def run(self) -> int:
+        lock = InstanceLock(bootstrap.workbook_id(self.config))
+        lock.acquire()  # AlreadyRunning names the holder's pid
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_hup)
+        parts = self.make_parts(self.config)
+        log.info(
+            "running: %s every %d s, report %s; pid %d",
+            parts.backend.where,
+            self.config.sync.interval_seconds,
+            _report_words(self.config),
+            os.getpid(),
+        )
+        try:
+            self._cycle(parts)  # the first cycle right away
+            scheduler = self._schedule(parts)
+            while not self.stopping:
+                if self.reload_wanted:
+                    parts, scheduler = self._reload(parts, scheduler)
+                scheduler.run_pending()
+                idle = scheduler.idle_seconds
+                time.sleep(TICK if idle is None else min(max(idle, 0.0), TICK))
+        finally:
+            parts.close()
+            lock.release()
+        log.info("stopped after %d cycles", self.cycles)
+        return 0
+
+    def _schedule(self, parts: Parts) -> schedule.Scheduler:
+        """Cycles every interval; one more at report time (the store decides if it is due)."""
+        scheduler = schedule.Scheduler()
+        config = self.config
+        scheduler.every(config.sync.interval_seconds).seconds.do(self._cycle, parts)
+        if config.report.every != "off":
+            job = (
+                scheduler.every().day if config.report.every == "day" else scheduler.every().monday
+            )
+            job.at(config.report.at, config.sync.timezone).do(self._cycle, parts)
+        return scheduler
+
+    def _cycle(self, parts: Parts) -> CycleReport | None:
+        """One cycle, logged in one line; failures back off instead of stopping."""
+        if self.stopping or time.monotonic() < self.resume_at:
+            return None
+        self.cycles += 1
+        try:
+            report = sync_once(
+                parts, now=self.now, with_report=True, proceed=lambda: not self.stopping
+            )
+        except WorkbookUnavailable as err:
+            self._back_off(str(err))
+            return None
+        except Exception as err:  # a bug must not kill a daemon left running for months
+            log.exception("cycle failed unexpectedly: %s", err)
+            self._back_off(f"{type(err).__name__}: {err}", quiet=True)
+            return None
+        if self.failures:
+            log.info("the workbook is reachable again after %d failed tries", self.failures)
+        self.failures, self.resume_at = 0, 0.0
+        log.info(_cycle_line(report), extra={"cycle": report.as_dict()})
+        return report
+
+    def _back_off(self, reason: str, *, quiet: bool = False) -> None:
+        self.failures += 1
+        wait = min(self.config.sync.interval_seconds * 2 ** (self.failures - 1), MAX_BACKOFF)
+        self.resume_at = time.monotonic() + wait
+        if not quiet:
+            log.error("cycle failed: %s; next try in %.0f s", reason, wait)
+
+    def _reload(
+        self, parts: Parts, scheduler: schedule.Scheduler
+    ) -> tuple[Parts, schedule.Scheduler]:
+        self.reload_wanted = False
+        try:
+            config = load(self.config_path)
+            if bootstrap.workbook_id(config) != bootstrap.workbook_id(self.config):
+                raise ConfigError(
+                    f"{self.config_path}: [workbook]: a running daemon cannot switch workbooks; "
+                    "restart it instead"
+                )
+            new_parts = self.make_parts(config)
+        except (ConfigError, WorkbookUnavailable) as err:
+            log.error("SIGHUP: kept the old config: %s", err)
+            return parts, scheduler
+        parts.close()
+        self.config = config
+        log.info("SIGHUP: config re-read from %s", self.config_path)
+        return new_parts, self._schedule(new_parts)
+
+
+def _report_words(config: Config) -> str:
+    if config.report.every == "off":
+        return "off"
+    when = "daily" if config.report.every == "day" else "on Mondays"
+    return f"{when} at {config.report.at}"
+
+
+def _cycle_line(report: CycleReport) -> str:
+    data = report.as_dict()
+    alerts = data["alerts"]
+    assert isinstance(alerts, dict)
+    rows = sum(report.rows_read.values())
+    written = report.outcome.cells_written if report.outcome.written else 0
+    line = (
+        f"cycle {'ok' if not report.outcome.reason else 'not written'} in "
+        f"{report.duration:.2f} s: {rows} rows read, {written} cells written, "
+        f"alerts {alerts['queued']} queued {alerts['sent']} sent {alerts['pending']} pending, "
+        f"{data['rows_with_problems']} rows with problems"
+    )
+    if report.outcome.reason:
+        line += f"; {report.outcome.reason}"
+    if report.structural:
+        line += "; structure: " + "; ".join(str(p) for p in report.structural)
+    return line
