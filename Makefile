@@ -23,6 +23,7 @@ demo: $(STAMP)
 	$(BIN)/creditsheet sync --config demo/config.toml
 	@echo
 	@echo "The demo workbook is demo/practice.xlsx: open it in LibreOffice or Excel."
+	@echo "The alert email it sent is in demo/outbox/ (one .eml file per email)."
 	@echo "Run 'make demo' again for a fresh copy; '.venv/bin/creditsheet --help' for the commands."
 
 ## Lint, type-check and run every test.
