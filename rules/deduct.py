@@ -20,7 +20,7 @@ from rules.model import (
     SessionResult,
     Settings,
 )
-from rules.parse import ClientBook, PackageBook, Parsed, RowCheck, each_row, id_key
+from rules.parse import ClientBook, PackageBook, ParsedTab, RowCheck, each_row, id_key
 from rules.schema import OUTCOME_WORDS, Billing, Outcome, SessionStatus
 from rules.suggest import did_you_mean
 from rules.tabs import TabView
@@ -55,7 +55,7 @@ def may_draw(package: Package | BrokenPackage, client: Client) -> bool:
 
 
 @dataclass
-class SessionBook(Parsed):
+class SessionBook(ParsedTab):
     valid: list[Session] = field(default_factory=list)
 
 

@@ -17,10 +17,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from rules.dashboard import dashboard
-from rules.deduct import Ledger, deduct, drawable_by_client, parse_sessions
+from rules.deduct import Ledger, SessionBook, deduct, drawable_by_client, parse_sessions
 from rules.events import events
 from rules.model import (
     ColumnOut,
@@ -38,7 +39,8 @@ from rules.model import (
 from rules.parse import (
     ClientBook,
     PackageBook,
-    Parsed,
+    ParsedTab,
+    TemplateBook,
     highest_id,
     parse_clients,
     parse_packages,
@@ -64,6 +66,22 @@ from rules.values import key
 CORE_TABS = frozenset({CLIENTS.name, PACKAGES.name, SESSIONS.name})
 
 
+@dataclass(frozen=True)
+class ParsedWorkbook:
+    """The workbook's rows read and validated against the contract (step 1 of 2)."""
+
+    settings: Settings
+    structural: tuple[RowProblem, ...]
+    #: The Templates tab's own structural problem, if any.
+    templates_problem: tuple[RowProblem, ...] = ()
+    views: tuple[TabView, TabView, TabView] | None = None
+    clients: ClientBook | None = None
+    templates: TemplateBook | None = None
+    packages: PackageBook | None = None
+    sessions: SessionBook | None = None
+    templates_view: TabView | None = None
+
+
 def compute(
     tables: Mapping[str, Table],
     *,
@@ -77,6 +95,18 @@ def compute(
     ``tables`` is keyed by tab title as it is in the workbook. ``balance_links``
     maps a client key (see :func:`rules.values.key`) to its balance page link.
     """
+    return decide(
+        parse(tables, today=today, settings=settings),
+        today=today,
+        balance_links=balance_links,
+        client_notices=client_notices,
+    )
+
+
+def parse(
+    tables: Mapping[str, Table], *, today: date, settings: Settings | None = None
+) -> ParsedWorkbook:
+    """Find the tabs and columns, and read and validate every row."""
     settings = settings or Settings()
     skip = frozenset() if settings.balance_links else frozenset({"Balance link"})
     clients_v, p1 = view(CLIENTS, tables, skip=skip)
@@ -84,9 +114,8 @@ def compute(
     sessions_v, p3 = view(SESSIONS, tables)
     templates_v, p4 = view(TEMPLATES, tables)
     structural = tuple(p1 + p2 + p3 + p4)
-
     if clients_v is None or packages_v is None or sessions_v is None:
-        return _blocked(structural, today, settings)
+        return ParsedWorkbook(settings, structural)
 
     templates_problem = "; ".join(p.message for p in p4) or None
     clients = parse_clients(clients_v)
@@ -104,7 +133,36 @@ def compute(
         next_id=next_id,
         templates_problem=templates_problem,
     )
-    session_book = parse_sessions(sessions_v, clients, packages, settings)
+    sessions = parse_sessions(sessions_v, clients, packages, settings)
+    return ParsedWorkbook(
+        settings,
+        structural,
+        tuple(p4),
+        (clients_v, packages_v, sessions_v),
+        clients,
+        templates,
+        packages,
+        sessions,
+        templates_v,
+    )
+
+
+def decide(
+    parsed: ParsedWorkbook,
+    *,
+    today: date,
+    balance_links: Mapping[str, str] | None = None,
+    client_notices: bool = False,
+) -> Result:
+    """Deduct, work out statuses and totals, and say what the sheet should show (step 2)."""
+    settings, structural = parsed.settings, parsed.structural
+    if parsed.views is None:
+        return _blocked(structural, today, settings)
+    assert parsed.clients and parsed.templates is not None and parsed.packages is not None
+    assert parsed.sessions is not None
+    clients_v, packages_v, sessions_v = parsed.views
+    clients, templates, packages = parsed.clients, parsed.templates, parsed.packages
+    session_book, templates_v, p4 = parsed.sessions, parsed.templates_view, parsed.templates_problem
     ledger = deduct(session_book, packages, settings, can_fill=sessions_v.has("Package ID"))
 
     package_results = tuple(_package_result(p, ledger, today, settings) for p in packages.valid)
@@ -207,7 +265,7 @@ def _client_credits(
     }
 
 
-def _note(book: Parsed, row: int) -> str | None:
+def _note(book: ParsedTab, row: int) -> str | None:
     parts = [p.message for p in book.problems.get(row, [])] + book.warnings.get(row, [])
     return "; ".join(parts) or None
 
@@ -288,7 +346,7 @@ def _packages_out(v: TabView, packages: PackageBook, results: Sequence[PackageRe
     return cols.out(["Status", "Progress"], packages.fills)
 
 
-def _sessions_out(v: TabView, book: Parsed, ledger: Ledger) -> TabOut:
+def _sessions_out(v: TabView, book: ParsedTab, ledger: Ledger) -> TabOut:
     cols = _Columns(v)
     for row in book.rows:
         result = ledger.results.get(row)

@@ -77,7 +77,7 @@ class RowCheck:
 
 
 @dataclass
-class Parsed:
+class ParsedTab:
     """The outcome of parsing one tab."""
 
     #: Sheet row numbers of the non-blank rows, in sheet order.
@@ -103,7 +103,7 @@ def each_row(v: TabView) -> Iterable[tuple[int, Sequence[object]]]:
 
 
 @dataclass
-class ClientBook(Parsed):
+class ClientBook(ParsedTab):
     by_key: dict[str, Client] = field(default_factory=dict)
 
     def names(self) -> list[str]:
@@ -152,7 +152,7 @@ def parse_clients(v: TabView) -> ClientBook:
 
 
 @dataclass
-class TemplateBook(Parsed):
+class TemplateBook(ParsedTab):
     by_key: dict[str, Template] = field(default_factory=dict)
     broken: dict[str, str] = field(default_factory=dict)
     names: list[str] = field(default_factory=list)
@@ -196,7 +196,7 @@ def _expiry_days(raw: object) -> int:
 
 
 @dataclass
-class PackageBook(Parsed):
+class PackageBook(ParsedTab):
     valid: list[Package] = field(default_factory=list)
     broken: list[BrokenPackage] = field(default_factory=list)
     fills: list[InputFill] = field(default_factory=list)

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from rules.dashboard import dashboard_rows
-from rules.engine import compute
+from rules.engine import decide, parse
 from rules.model import Event, Result, RowProblem
 from rules.schema import PackageStatus, SessionStatus
 from rules.tabs import column_letter
@@ -41,6 +41,8 @@ class CycleReport:
     result: Result
     duration: float
     phases: dict[str, float] = field(default_factory=dict)
+    #: CPU seconds of each phase (the wall seconds are in ``phases``).
+    cpu: dict[str, float] = field(default_factory=dict)
     #: Why this workbook can never be written as it is (from the read).
     write_blockers: tuple[str, ...] = ()
     #: The time zone "today" was taken in (None: the machine's own).
@@ -128,22 +130,27 @@ def run_cycle(
     (a daemon told to stop), leaving the workbook as it was."""
     started = time.perf_counter()
     phases: dict[str, float] = {}
+    cpu: dict[str, float] = {}
+    cpu_mark = [time.process_time()]
 
     def lap(name: str, since: float) -> float:
-        at = time.perf_counter()
-        phases[name] = at - since
+        at, cpu_at = time.perf_counter(), time.process_time()
+        phases[name], cpu[name] = at - since, cpu_at - cpu_mark[0]
+        cpu_mark[0] = cpu_at
         return at
 
     snapshot: Snapshot = backend.read()
     t = lap("read", started)
     zone = config.sync.timezone or snapshot.timezone
     today = today_in(now(), zone)
-    result = compute(
+    parsed = parse(
         snapshot.tables,
         today=today,
         settings=config.settings(numbers_are_dates=snapshot.numbers_are_dates),
-        balance_links=balance_links,
-        client_notices=config.notify.clients,
+    )
+    t = lap("parse", t)
+    result = decide(
+        parsed, today=today, balance_links=balance_links, client_notices=config.notify.clients
     )
     t = lap("compute", t)
     dashboard = dashboard_rows(
@@ -170,6 +177,7 @@ def run_cycle(
         result=result,
         duration=time.perf_counter() - started,
         phases=phases,
+        cpu=cpu,
         write_blockers=snapshot.write_blockers,
         timezone=zone,
     )
