@@ -279,3 +279,20 @@ def test_a_computed_cell_inside_merged_cells_is_refused_not_skipped_forever(
         "Packages: 'Remaining' would go in I3, which is part of the merged cells H3:I3: "
         "nothing was written; unmerge them"
     )
+
+
+def test_colors_changed_by_hand_are_repaired_by_the_next_write(tmp_path: Path) -> None:
+    path = tmp_path / "practice.xlsx"
+    practice(path)
+    sync(path)
+    wb = openpyxl.load_workbook(path)
+    status = next(c.column for c in wb["Packages"][1] if c.value == "Status")
+    wb["Packages"].cell(2, status).fill = PatternFill("solid", fgColor="FF0000FF")
+    wb["Clients"]["B3"] = "bob@example.com"  # any edit, so the next sync writes
+    wb["Sessions"].append([date(2026, 11, 19), "Ann Lee"])
+    wb.save(path)
+    report = sync(path)
+    assert report.outcome.written  # type: ignore[attr-defined]
+    cell = openpyxl.load_workbook(path)["Packages"].cell(2, status)
+    colors = {"Active": "FFB7E1CD", "Low": "FFFCE8B2", "Exhausted": "FFF4C7C3"}
+    assert cell.fill.fgColor.rgb == colors[cell.value]  # the status's color, not the blue

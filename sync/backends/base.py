@@ -77,11 +77,26 @@ class TabContent:
     exists: bool
 
 
+@dataclass(frozen=True, slots=True)
+class ColumnFills:
+    """The colors a computed column should show (row ``i + 2`` at ``fills[i]``).
+
+    Carried for backends whose read cannot see colors: whenever such a
+    backend writes anyway, it repairs every cell whose color differs.
+    """
+
+    tab: str
+    col: int  # 0-based
+    fills: Sequence[str | None]
+
+
 @dataclass(frozen=True)
 class WritePlan:
     headers: tuple[HeaderChange, ...] = ()
     cells: tuple[CellChange, ...] = ()
     tabs: tuple[TabContent, ...] = ()
+    #: Not changes by themselves: colors to repair if the backend writes at all.
+    fills: tuple[ColumnFills, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.headers or self.cells or self.tabs)

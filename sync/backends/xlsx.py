@@ -15,6 +15,7 @@ import hashlib
 import io
 import logging
 import os
+import re
 import tempfile
 import warnings
 import zipfile
@@ -33,11 +34,14 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.xml.constants import EXT_TYPES
+from python_calamine import CalamineWorkbook, SheetTypeEnum
 
 from rules.model import Table, Value
-from rules.schema import TABS, Tab
+from rules.schema import Tab
 from rules.values import is_blank, key, text
 from sync.backends.base import (
+    ColumnFills,
     HeaderChange,
     Layout,
     Snapshot,
@@ -74,7 +78,6 @@ _EXTENSIONS = {
     "Web Extension": "web add-ins",
     "Unknown": "features from a newer Excel that openpyxl cannot keep",
 }
-_COMPUTED_HEADERS = {key(c.name) for tab in TABS for c in tab.computed}
 _DATE_FORMAT = "yyyy-mm-dd"
 
 
@@ -106,29 +109,21 @@ class XlsxBackend:
 
     def read(self) -> Snapshot:
         version = self._version()
-        blockers = list(_unsaved_parts(version.data))
-        tables: dict[str, Table] = {}
-        fills: dict[str, dict[int, list[str | None]]] = {}
-        # Read-only sheets are parsed while iterating, so openpyxl's warnings about
-        # what it would drop arrive during the loop: capture around all of it.
-        with _captured_warnings() as caught:
-            try:
-                wb = openpyxl.load_workbook(
-                    io.BytesIO(version.data), read_only=True, data_only=True
-                )
-            except (zipfile.BadZipFile, KeyError, ValueError, OSError) as err:
-                raise WorkbookUnavailable(
-                    f"{self.path} is not a workbook openpyxl can read ({err})"
-                ) from None
-            try:
-                for ws in wb.worksheets:
-                    tables[ws.title], fills[ws.title] = _read_sheet(ws)
-            finally:
-                wb.close()
-        blockers.extend(caught)
+        blockers = [*_unsaved_parts(version.data), *_dropped_extensions(version.data)]
+        try:
+            book = CalamineWorkbook.from_filelike(io.BytesIO(version.data))
+            tables = {
+                meta.name: _table(meta.name, book.get_sheet_by_name(meta.name))
+                for meta in book.sheets_metadata
+                if meta.typ == SheetTypeEnum.WorkSheet
+            }
+        except Exception as err:  # calamine raises several kinds for a broken file
+            raise WorkbookUnavailable(
+                f"{self.path} is not a workbook that can be read ({err})"
+            ) from None
         return Snapshot(
             tables=tables,
-            fills=fills,
+            fills={},  # calamine reads no colors: the write repairs them (plan.fills)
             numbers_are_dates=False,
             write_blockers=tuple(dict.fromkeys(blockers)),
             version=version,
@@ -270,36 +265,19 @@ class XlsxBackend:
 # --- reading helpers ---------------------------------------------------------
 
 
-def _read_sheet(ws: Any) -> tuple[Table, dict[int, list[str | None]]]:
-    rows: list[tuple[object, ...]] = []
-    fills: dict[int, list[str | None]] = {}
-    header: tuple[object, ...] = ()
-    colored: list[int] = []
-    last_filled = 0
-    for n, cells in enumerate(ws.iter_rows()):
-        values = tuple(getattr(c, "value", None) for c in cells)
-        if n == 0:
-            header = values
-            colored = [
-                i
-                for i, v in enumerate(values)
-                if not is_blank(v) and key(text(v)) in _COMPUTED_HEADERS
-            ]
-            fills = {i: [] for i in colored}
-            continue
-        rows.append(values)
-        for i in colored:
-            fills[i].append(_fill_of(cells[i]) if i < len(cells) else None)
-        if any(not is_blank(v) for v in values):
-            last_filled = n
-    del rows[last_filled:]
-    for i in colored:
-        del fills[i][last_filled:]
-    return Table(ws.title, header, rows), fills
+def _table(title: str, sheet: Any) -> Table:
+    """A worksheet's cell values from row 1 (empty cells are ``""``), trailing blank rows cut."""
+    rows = sheet.to_python(skip_empty_area=False)
+    end = len(rows)
+    while end > 1 and all(v == "" or v is None for v in rows[end - 1]):
+        end -= 1
+    header = rows[0] if rows else []
+    return Table(title, header, rows[1:end])
 
 
-def _fill_of(cell: Any) -> str | None:
-    fill = getattr(cell, "fill", None)
+def _fill_of(cell: Cell) -> str | None:
+    """A cell's background as ``#RRGGBB`` (None when it has none)."""
+    fill = cell.fill
     if fill is None or fill.fill_type is None:
         return None
     if fill.fill_type != "solid":
@@ -308,6 +286,33 @@ def _fill_of(cell: Any) -> str | None:
     if color is None or color.type != "rgb" or not isinstance(color.rgb, str):
         return "themed"
     return "#" + color.rgb[-6:].upper()
+
+
+_EXT_URI = re.compile(rb'<(?:\w+:)?ext\b[^>]*\buri="(\{[0-9A-Fa-f-]+\})"')
+
+
+def _dropped_extensions(data: bytes) -> list[str]:
+    """Excel extensions in the worksheets that openpyxl would drop on save.
+
+    openpyxl warns about these only when it parses the sheet in full, which the
+    read no longer does; the extension list sits at the end of each sheet's XML.
+    """
+    found: dict[str, None] = {}
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        return []
+    for name in archive.namelist():
+        if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+            continue
+        xml = archive.read(name)
+        at = xml.rfind(b"<extLst")
+        if at < 0:
+            continue
+        for uri in _EXT_URI.findall(xml, at):
+            kind = EXT_TYPES.get(uri.decode().upper(), "Unknown")
+            found[_EXTENSIONS.get(kind, kind.lower())] = None
+    return list(found)
 
 
 def _unsaved_parts(data: bytes) -> list[str]:
@@ -389,6 +394,8 @@ def _apply(wb: Workbook, plan: WritePlan) -> int:
         _add_header(_sheet(wb, header.tab), header)
     for content in plan.tabs:
         _replace_tab(wb, content)
+    for repair in plan.fills:
+        _repair_fills(_sheet(wb, repair.tab), repair)
     skipped = 0
     for change in plan.cells:
         cell = _sheet(wb, change.tab).cell(change.row, change.col + 1)
@@ -401,6 +408,14 @@ def _apply(wb: Workbook, plan: WritePlan) -> int:
         if change.set_fill:
             cell.fill = _fill(change.fill)
     return skipped
+
+
+def _repair_fills(ws: Worksheet, repair: ColumnFills) -> None:
+    """Give every cell of a computed column the color it should have."""
+    for i, want in enumerate(repair.fills):
+        cell = ws.cell(i + 2, repair.col + 1)
+        if isinstance(cell, Cell) and _fill_of(cell) != want:
+            cell.fill = _fill(want)
 
 
 def _replace_tab(wb: Workbook, content: TabContent) -> None:

@@ -1,0 +1,101 @@
+"""One measurement in a fresh process, printed as one JSON line.
+
+    python -m bench.case make-xlsx 100000 DIR     # write DIR/unsynced.xlsx (not timed)
+    python -m bench.case sync-xlsx DIR/work.xlsx  # one cycle: phases, cells, peak RSS
+    python -m bench.case add-session DIR/work.xlsx
+    python -m bench.case floor-xlsx DIR/work.xlsx # openpyxl's own load + save
+
+A fresh process per measurement keeps each peak memory figure its own.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import openpyxl
+
+from bench.generate import TODAY, cells, one_more_session, practice
+from sync.backends.xlsx import XlsxBackend
+from sync.config import Config
+from sync.cycle import run_cycle
+
+NOW = datetime(TODAY.year, TODAY.month, TODAY.day, 12, tzinfo=UTC)
+CONFIG = Config.model_validate({"sync": {"timezone": "Europe/London"}})
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def make_xlsx(sessions: int, folder: Path) -> dict[str, object]:
+    tabs = practice(sessions)
+    wb = openpyxl.Workbook(write_only=True)
+    for title, rows in tabs.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    wb.save(folder / "unsynced.xlsx")
+    return {"cells": cells(tabs), "bytes": (folder / "unsynced.xlsx").stat().st_size}
+
+
+def sync_xlsx(path: Path) -> dict[str, object]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    report = run_cycle(CONFIG, XlsxBackend(path), now=lambda: NOW)
+    return {
+        "wall": time.perf_counter() - wall,
+        "cpu": time.process_time() - cpu,
+        "phases": report.phases,
+        "phases_cpu": report.cpu,
+        "cells_written": report.plan.size if report.outcome.written else 0,
+        "written": report.outcome.written,
+        "reason": report.outcome.reason,
+        "requests": 1 if report.outcome.written else 0,
+        "rows": sum(report.rows_read.values()),
+    }
+
+
+def add_session(path: Path) -> dict[str, object]:
+    wb = openpyxl.load_workbook(path)
+    clients = wb["Clients"]
+    row = one_more_session({"Clients": [[], [clients["A2"].value]]})
+    ws = wb["Sessions"]
+    ws.append(row)
+    wb.save(path)
+    return {}
+
+
+def floor_xlsx(path: Path) -> dict[str, object]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    wb = openpyxl.load_workbook(path)
+    loaded = time.perf_counter()
+    wb.save(path.with_name("floor.xlsx"))
+    return {
+        "wall": time.perf_counter() - wall,
+        "cpu": time.process_time() - cpu,
+        "load": loaded - wall,
+    }
+
+
+def main(argv: list[str]) -> None:
+    what, *args = argv
+    if what == "make-xlsx":
+        out = make_xlsx(int(args[0]), Path(args[1]))
+    elif what == "sync-xlsx":
+        out = sync_xlsx(Path(args[0]))
+    elif what == "add-session":
+        out = add_session(Path(args[0]))
+    elif what == "floor-xlsx":
+        out = floor_xlsx(Path(args[0]))
+    else:
+        raise SystemExit(f"unknown measurement {what!r}")
+    out["peak_rss_mib"] = peak_rss_mib()
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,85 @@
+"""Realistic workbooks of any size, the same every time for the same size and seed.
+
+A practice with ``sessions`` session rows has one client per 40 sessions, one
+and a half packages per client (some from templates, some shared, some with
+an Adjust), sessions over three years with a few cancellations and no-shows,
+a third of them with a blank Package ID for the sync to pick, and a handful of
+rows with mistakes, as a real sheet has.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+from rules.schema import CLIENTS, PACKAGES, SESSIONS, TEMPLATES
+
+Tabs = dict[str, list[list[object]]]
+
+START = date(2024, 1, 1)
+TODAY = date(2026, 11, 22)
+
+
+def practice(sessions: int, *, seed: int = 7) -> Tabs:
+    rnd = random.Random(seed)
+    n_clients = max(20, sessions // 40)
+    clients = [[f"Client {i:06d}", f"client{i}@example.com", "Package"] for i in range(n_clients)]
+    for i in range(0, n_clients, 25):
+        clients[i][2] = "Per-session"
+    templates = [
+        ["5-Session Pack", 5, 250, 90],
+        ["10-Session Pack", 10, 450, 180],
+        ["20-Session Pack", 20, 800, 365],
+    ]
+    packages: list[list[object]] = []
+    owner: list[int] = []
+    for i in range(n_clients + n_clients // 2):
+        c = i % n_clients
+        bought = START + timedelta(days=rnd.randrange(1000))
+        size = rnd.choice([5, 10, 20, 40, 60])
+        row: list[object] = [
+            f"P-{i + 1:06d}",
+            clients[c][0],
+            f"{size}-Session Pack",
+            None,
+            size,
+            size * 45,
+            bought,
+            bought + timedelta(days=365) if rnd.random() < 0.7 else None,
+            rnd.choice([None, None, None, 1, -2]),
+            clients[(c + 1) % n_clients][0] if rnd.random() < 0.05 else None,
+        ]
+        if rnd.random() < 0.1:  # made from a template: blanks for the sync to fill
+            row[2:8] = [None, "10-Session Pack", None, None, bought, None]
+        packages.append(row)
+        owner.append(c)
+    by_client: dict[int, list[int]] = {}
+    for p, c in enumerate(owner):
+        by_client.setdefault(c, []).append(p)
+    rows: list[list[object]] = []
+    for _ in range(sessions):
+        c = rnd.randrange(n_clients)
+        day = START + timedelta(days=rnd.randrange(1050))
+        named = None
+        if rnd.random() < 0.66 and by_client.get(c):
+            named = packages[rnd.choice(by_client[c])][0]
+        outcome = rnd.choices(["Attended", "No-show", "Late cancel", "Cancelled"], [90, 4, 3, 3])[0]
+        rows.append([day, clients[c][0], named, outcome, None])
+    rows.sort(key=lambda r: r[0])  # type: ignore[arg-type,return-value]
+    for i in range(0, len(rows), 997):  # a few mistakes
+        rows[i][1] = rows[i][1] + "x"  # type: ignore[operator]
+    return {
+        "Clients": [[c.name for c in CLIENTS.inputs], *clients],
+        "Packages": [[c.name for c in PACKAGES.inputs], *packages],
+        "Sessions": [[c.name for c in SESSIONS.inputs], *rows],
+        "Templates": [[c.name for c in TEMPLATES.inputs], *templates],
+    }
+
+
+def cells(tabs: Tabs) -> int:
+    return sum(len(row) for rows in tabs.values() for row in rows)
+
+
+def one_more_session(tabs: Tabs) -> list[object]:
+    """A session logged today for the first client, as the practitioner would add it."""
+    return [TODAY, tabs["Clients"][1][0], None, "Attended", None]
