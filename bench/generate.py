@@ -36,7 +36,7 @@ def practice(sessions: int, *, seed: int = 7) -> Tabs:
     for i in range(n_clients + n_clients // 2):
         c = i % n_clients
         bought = START + timedelta(days=rnd.randrange(1000))
-        size = rnd.choice([5, 10, 20, 40, 60])
+        size = rnd.choice([10, 20, 40, 60, 100])
         row: list[object] = [
             f"P-{i + 1:06d}",
             clients[c][0],
@@ -53,18 +53,26 @@ def practice(sessions: int, *, seed: int = 7) -> Tabs:
             row[2:8] = [None, "10-Session Pack", None, None, bought, None]
         packages.append(row)
         owner.append(c)
-    by_client: dict[int, list[int]] = {}
-    for p, c in enumerate(owner):
-        by_client.setdefault(c, []).append(p)
+    # Sessions happen while a package is live and has credits, about weekly.
     rows: list[list[object]] = []
-    for _ in range(sessions):
+    per_package = max(1, sessions // len(packages))
+    for p, row in enumerate(packages):
+        bought = row[6]
+        assert isinstance(bought, date)
+        credits = int(row[4] or 10) if isinstance(row[4], int) else 10
+        for k in range(min(credits, per_package + rnd.randrange(3))):
+            day = bought + timedelta(days=7 * k + rnd.randrange(5))
+            outcome = rnd.choices(
+                ["Attended", "No-show", "Late cancel", "Cancelled"], [90, 4, 3, 3]
+            )
+            named = row[0] if rnd.random() < 0.66 else None
+            rows.append([day, clients[owner[p]][0], named, outcome[0], None])
+    rows = rows[:sessions]
+    while len(rows) < sessions:  # top up with sessions of clients who come and go
         c = rnd.randrange(n_clients)
-        day = START + timedelta(days=rnd.randrange(1050))
-        named = None
-        if rnd.random() < 0.66 and by_client.get(c):
-            named = packages[rnd.choice(by_client[c])][0]
-        outcome = rnd.choices(["Attended", "No-show", "Late cancel", "Cancelled"], [90, 4, 3, 3])[0]
-        rows.append([day, clients[c][0], named, outcome, None])
+        rows.append(
+            [START + timedelta(days=rnd.randrange(1050)), clients[c][0], None, "Attended", None]
+        )
     rows.sort(key=lambda r: r[0])  # type: ignore[arg-type,return-value]
     for i in range(0, len(rows), 997):  # a few mistakes
         rows[i][1] = rows[i][1] + "x"  # type: ignore[operator]

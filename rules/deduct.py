@@ -8,23 +8,28 @@ of the rows and today.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TypeVar
 
 from rules.model import (
     BrokenPackage,
     Client,
     InputFill,
     Package,
+    RowProblem,
     Session,
     SessionResult,
     Settings,
 )
-from rules.parse import ClientBook, PackageBook, ParsedTab, RowCheck, each_row, id_key
+from rules.parse import ClientBook, PackageBook, ParsedTab, id_key
 from rules.schema import OUTCOME_WORDS, Billing, Outcome, SessionStatus
 from rules.suggest import did_you_mean
 from rules.tabs import TabView
-from rules.values import BadValue, key, parse_date, quote, text
+from rules.values import BadValue, is_blank, key, parse_date, quote, text
+
+T = TypeVar("T")
 
 
 def parse_outcome(raw: object) -> Outcome:
@@ -62,6 +67,11 @@ class SessionBook(ParsedTab):
 def parse_sessions(
     v: TabView, clients: ClientBook, packages: PackageBook, settings: Settings
 ) -> SessionBook:
+    """Validate the Sessions rows; each distinct typed value is read only once.
+
+    A sheet repeats the same dates, names, outcomes and Package IDs thousands of
+    times, so every reading (or its problem) is remembered by the raw value.
+    """
     book = SessionBook()
     names: dict[str, list[Package | BrokenPackage]] = defaultdict(list)
     every: list[Package | BrokenPackage] = [*packages.valid, *packages.broken]
@@ -69,34 +79,97 @@ def parse_sessions(
         if p.name:
             names[key(p.name)].append(p)
 
-    def read_date(raw: object) -> date:
-        return parse_date(
-            raw, numbers_are_dates=settings.numbers_are_dates, date_order=settings.date_order
-        )
+    def read_date(raw: object) -> date | str:
+        try:
+            return parse_date(
+                raw, numbers_are_dates=settings.numbers_are_dates, date_order=settings.date_order
+            )
+        except BadValue as bad:
+            return str(bad)
 
-    for row_no, row in each_row(v):
-        check = RowCheck(v.title, row_no)
-        raw_date = v.cell(row, "Date")
-        when = check.read("Date", raw_date, read_date)
-        if raw_date is None:
-            check.add("Date", "blank (type the date of the session, e.g. 2026-11-20)")
-        raw_client = v.cell(row, "Client")
-        client = None
-        if raw_client is None:
-            check.add("Client", "blank (type a name from the Clients tab)")
+    def read_client(raw: object) -> Client | str:
+        return clients.by_key.get(key(text(raw))) or clients.unknown(text(raw))
+
+    def read_outcome(raw: object) -> Outcome | str:
+        try:
+            return parse_outcome(raw)
+        except BadValue as bad:
+            return str(bad)
+
+    at_date, at_client, at_package, at_outcome = (
+        v.index.get(name) for name in ("Date", "Client", "Package ID", "Outcome")
+    )
+    dates: dict[tuple[type, object], date | str] = {}
+    whos: dict[tuple[type, object], Client | str] = {}
+    outcomes: dict[tuple[type, object], Outcome | str] = {}
+    refs: dict[tuple[str, str], tuple[Package | BrokenPackage | None, str | None]] = {}
+
+    def cell(row: Sequence[object], at: int | None) -> object:
+        if at is None or at >= len(row):
+            return None
+        value = row[at]
+        return None if is_blank(value) else value
+
+    for i, row in enumerate(v.rows()):
+        if v.is_blank(row):
+            continue
+        row_no = i + 2
+        problems: list[tuple[str, str]] = []
+        raw = cell(row, at_date)
+        when = None
+        if raw is None:
+            problems.append(("Date", "blank (type the date of the session, e.g. 2026-11-20)"))
         else:
-            client = clients.by_key.get(key(text(raw_client)))
-            if client is None:
-                check.add("Client", clients.unknown(text(raw_client)))
-        outcome = check.read("Outcome", v.cell(row, "Outcome"), parse_outcome) or Outcome.ATTENDED
+            got_date = _memo(dates, raw, read_date)
+            if isinstance(got_date, str):
+                problems.append(("Date", got_date))
+            else:
+                when = got_date
+        raw = cell(row, at_client)
+        client = None
+        if raw is None:
+            problems.append(("Client", "blank (type a name from the Clients tab)"))
+        else:
+            got_client = _memo(whos, raw, read_client)
+            if isinstance(got_client, str):
+                problems.append(("Client", got_client))
+            else:
+                client = got_client
+        raw = cell(row, at_outcome)
+        outcome = Outcome.ATTENDED
+        if raw is not None:
+            got_outcome = _memo(outcomes, raw, read_outcome)
+            if isinstance(got_outcome, Outcome):
+                outcome = got_outcome
+            else:
+                problems.append(("Outcome", got_outcome))
         named: Package | BrokenPackage | None = None
-        raw_package = v.cell(row, "Package ID")
-        if raw_package is not None and client is not None:
-            named = _resolve(text(raw_package), client, packages, names, check)
-        if check.ok and when is not None and client is not None:
+        raw = cell(row, at_package)
+        if raw is not None and client is not None:
+            ref = (client.key, text(raw))
+            if ref not in refs:
+                refs[ref] = _resolve(ref[1], client, packages, names)
+            named, problem = refs[ref]
+            if problem:
+                problems.append(("Package ID", problem))
+        book.rows.append(row_no)
+        if problems:
+            book.problems[row_no] = [
+                RowProblem(v.title, row_no, column, f"{column}: {message}")
+                for column, message in problems
+            ]
+        elif when is not None and client is not None:
             book.valid.append(Session(row_no, when, client, named, outcome))
-        book.record(check)
     return book
+
+
+def _memo(cache: dict[tuple[type, object], T], raw: object, read: Callable[[object], T]) -> T:
+    # Keyed by type as well: True, 1 and 1.0 are equal in Python but not as cells.
+    k = (type(raw), raw)
+    found = cache.get(k)
+    if found is None:
+        found = cache[k] = read(raw)
+    return found
 
 
 def _resolve(
@@ -104,30 +177,25 @@ def _resolve(
     client: Client,
     packages: PackageBook,
     names: dict[str, list[Package | BrokenPackage]],
-    check: RowCheck,
-) -> Package | BrokenPackage | None:
+) -> tuple[Package | BrokenPackage | None, str | None]:
     """A typed Package ID, or a package name unique among the client's packages."""
     found = packages.by_id.get(id_key(typed))
     if found is not None:
-        return found
+        return found, None
     matches = [p for p in names.get(key(typed), []) if may_draw(p, client)]
     if len(matches) == 1:
-        return matches[0]
+        return matches[0], None
     if matches:
         ids = ", ".join(p.id or f"row {p.row}" for p in matches)
-        check.add(
-            "Package ID",
-            f"'{typed}' matches several of {client.name}'s packages ({ids}): type the Package ID",
+        return None, (
+            f"'{typed}' matches several of {client.name}'s packages ({ids}): type the Package ID"
         )
-        return None
     choices = [p.id for p in packages.valid if may_draw(p, client)]
     choices += [p.name for p in packages.valid if may_draw(p, client) and p.name]
-    check.add(
-        "Package ID",
+    return None, (
         f"'{typed}' is not a Package ID nor one of {client.name}'s packages"
-        f"{did_you_mean(typed, choices)}",
+        f"{did_you_mean(typed, choices)}"
     )
-    return None
 
 
 @dataclass

@@ -105,9 +105,13 @@ def each_row(v: TabView) -> Iterable[tuple[int, Sequence[object]]]:
 @dataclass
 class ClientBook(ParsedTab):
     by_key: dict[str, Client] = field(default_factory=dict)
+    _names: list[str] | None = None
 
     def names(self) -> list[str]:
-        return [c.name for c in self.by_key.values()]
+        """Every valid client's name (built once: asked for each unknown name)."""
+        if self._names is None or len(self._names) != len(self.by_key):
+            self._names = [c.name for c in self.by_key.values()]
+        return self._names
 
     def unknown(self, typed: str) -> str:
         return f"'{typed}' is not on the Clients tab{did_you_mean(typed, self.names())}"
