@@ -26,8 +26,8 @@ demo: $(STAMP)
 	@echo "The alert email it sent is in demo/outbox/ (one .eml file per email)."
 	@echo "Run 'make demo' again for a fresh copy; '.venv/bin/creditsheet --help' for the commands."
 
-## Lint, type-check and run every test.
-test: lint typecheck unit
+## Lint, type-check and run every test (the browser test needs Debian's chromium).
+test: browser lint typecheck unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -41,3 +41,12 @@ unit: $(STAMP)
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+## Debian's chromium, for the balance page's browser test (installed only when missing).
+.PHONY: browser
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends chromium; }
+	@chromium --version 2>/dev/null

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import click
 
 from notifier.send import SendError
-from sync import bootstrap, logs
+from sync import balance, bootstrap, logs
 from sync.alerts import sender_for
 from sync.backends.base import WorkbookUnavailable
 from sync.config import Config, ConfigError, config_path, load
@@ -30,8 +30,8 @@ from sync.cycle import CycleReport, change_lines, run_cycle, today_in
 from sync.daemon import Daemon
 from sync.lock import AlreadyRunning, InstanceLock
 from sync.reporting import ReportError, report_text, send_report, status_lines, test_email
-from sync.service import sync_once
-from sync.state import StateStore
+from sync.service import balance_links, sync_once
+from sync.state import StateError, StateStore
 
 log = logging.getLogger("creditsheet")
 
@@ -138,7 +138,7 @@ def sync(path: Path, *, quiet: bool, dry_run: bool, as_json: bool) -> None:
     """Run one sync cycle: read, check, compute, write back."""
     config = load(path)
     if dry_run:
-        report = run_cycle(config, bootstrap.backend(config), now=bootstrap.now, dry_run=True)
+        report = _dry_run(config)
     else:
         parts = bootstrap.parts(config)
         try:
@@ -162,6 +162,16 @@ def sync(path: Path, *, quiet: bool, dry_run: bool, as_json: bool) -> None:
         )
     if report.outcome.reason and not report.outcome.written:
         raise Failure(report.outcome.reason, EXIT_WORKBOOK)
+
+
+def _dry_run(config: Config) -> CycleReport:
+    """A cycle that writes nothing, creates no state store, and sends nothing."""
+    backend = bootstrap.backend(config)
+    if not (config.balance.enabled and config.state_path.exists()):
+        return run_cycle(config, backend, now=bootstrap.now, dry_run=True)
+    with StateStore(config.state_path) as store:  # show the links that already exist
+        links_for = balance_links(config, store, bootstrap.now, create=False)
+        return run_cycle(config, backend, now=bootstrap.now, dry_run=True, links_for=links_for)
 
 
 def summary(report: CycleReport) -> str:
@@ -339,6 +349,51 @@ def run(path: Path, *, quiet: bool, log_format: str) -> None:
         Daemon(path).run()
     except AlreadyRunning as err:
         raise Failure(str(err), EXIT_CONFIG) from None
+
+
+@cli.command()
+@command
+def serve(path: Path, *, quiet: bool) -> None:
+    """Serve the client balance pages ([balance] enabled = true) on [balance] listen.
+
+    Pages come from the last sync's results in the state store; the workbook
+    is never read per request. Stops on SIGTERM or Ctrl-C.
+    """
+    config = load(path)
+    if not config.balance.enabled:
+        raise Failure(
+            f"{path}: [balance] enabled: the balance page is off; set it to true "
+            "(and [balance] base_url to where clients will reach it)",
+            EXIT_CONFIG,
+        )
+    try:
+        balance.serve(config)
+    except (balance.BalanceError, StateError) as err:
+        raise Failure(str(err), EXIT_ERROR) from None
+
+
+@cli.group("balance")
+def balance_group() -> None:
+    """Manage the clients' private balance links."""
+
+
+@balance_group.command("rotate")
+@click.argument("client")
+@command
+def balance_rotate(path: Path, *, quiet: bool, client: str) -> None:
+    """Give CLIENT a new balance link; the old one stops working at once.
+
+    The Clients tab shows the new link after the next sync.
+    """
+    config = load(path)
+    with StateStore(config.state_path) as store:
+        try:
+            link = balance.rotate_by_name(
+                store, client, bootstrap.now(), base_url=config.balance.base_url
+            )
+        except balance.UnknownClient as err:
+            raise Failure(str(err), EXIT_CONFIG) from None
+    click.echo(link)
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from rules.dashboard import dashboard_rows
 from rules.engine import decide, parse
-from rules.model import Event, Result, RowProblem
+from rules.model import Event, Result, RowProblem, Table
 from rules.schema import PackageStatus, SessionStatus
 from rules.tabs import column_letter
 from sync.backends.base import Backend, CellChange, Snapshot, WriteOutcome, WritePlan
@@ -47,6 +47,8 @@ class CycleReport:
     write_blockers: tuple[str, ...] = ()
     #: The time zone "today" was taken in (None: the machine's own).
     timezone: str | None = None
+    #: Each client's balance link (by client key), when the balance page is on.
+    links: Mapping[str, str] = field(default_factory=dict)
     #: Alert delivery figures (queued, sent, pending, failed), once delivered.
     alerts: dict[str, int] = field(default_factory=dict)
 
@@ -123,11 +125,16 @@ def run_cycle(
     *,
     now: Callable[[], datetime],
     dry_run: bool = False,
-    balance_links: Mapping[str, str] | None = None,
+    links_for: Callable[[Mapping[str, Table]], Mapping[str, str]] | None = None,
     proceed: Callable[[], bool] = lambda: True,
 ) -> CycleReport:
-    """One cycle. ``proceed`` is asked right before the write: False abandons it
-    (a daemon told to stop), leaving the workbook as it was."""
+    """One cycle.
+
+    ``links_for`` turns the tabs as read into each client's balance link (by
+    client key), for the Clients tab. ``proceed`` is asked right before the
+    write: False abandons it (a daemon told to stop), leaving the workbook as
+    it was.
+    """
     started = time.perf_counter()
     phases: dict[str, float] = {}
     cpu: dict[str, float] = {}
@@ -149,9 +156,8 @@ def run_cycle(
         settings=config.settings(numbers_are_dates=snapshot.numbers_are_dates),
     )
     t = lap("parse", t)
-    result = decide(
-        parsed, today=today, balance_links=balance_links, client_notices=config.notify.clients
-    )
+    links = links_for(snapshot.tables) if links_for else None
+    result = decide(parsed, today=today, balance_links=links, client_notices=config.notify.clients)
     t = lap("compute", t)
     dashboard = dashboard_rows(
         result.dashboard,
@@ -180,6 +186,7 @@ def run_cycle(
         cpu=cpu,
         write_blockers=snapshot.write_blockers,
         timezone=zone,
+        links=links or {},
     )
 
 

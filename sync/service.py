@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from notifier.send import Sender
+from rules.model import Table
 from sync.alerts import deliver, send_pending
 from sync.backends.base import Backend, WorkbookUnavailable
+from sync.balance import client_keys_from_tables, ensure_tokens, links, publish
 from sync.config import Config
 from sync.cycle import CycleReport, run_cycle
 from sync.reporting import queue_report, record_cycle
@@ -52,7 +54,14 @@ def sync_once(
     config, store = parts.config, parts.store
     started, clock = now(), time.perf_counter()
     try:
-        report = run_cycle(config, parts.backend, now=now, dry_run=dry_run, proceed=proceed)
+        report = run_cycle(
+            config,
+            parts.backend,
+            now=now,
+            dry_run=dry_run,
+            proceed=proceed,
+            links_for=balance_links(config, store, now, create=not dry_run),
+        )
     except WorkbookUnavailable as err:
         if not dry_run:
             store.record_cycle(started, time.perf_counter() - clock, "failed", reason=str(err))
@@ -66,7 +75,29 @@ def sync_once(
         return report
     if with_report and not report.blocked:
         queue_report(report.result, store, config, now(), report.timezone)
-    counts = deliver(report.result, store, parts.sender, config, now())
+    counts = deliver(report.result, store, parts.sender, config, now(), report.links)
     report.alerts = counts.as_dict()
+    if config.balance.enabled:
+        publish(report.result, store, now(), timezone=report.timezone)
     record_cycle(store, report, started, counts)
     return report
+
+
+def balance_links(
+    config: Config, store: StateStore, now: Callable[[], datetime], *, create: bool
+) -> Callable[[Mapping[str, Table]], Mapping[str, str]] | None:
+    """How a cycle gets each client's balance link (None when the page is off).
+
+    A real cycle gives new clients their token first; a dry run only shows the
+    links that already exist.
+    """
+    if not config.balance.enabled:
+        return None
+    base = config.balance.base_url
+
+    def for_tables(tables: Mapping[str, Table]) -> Mapping[str, str]:
+        if create:
+            return links(ensure_tokens(store, client_keys_from_tables(tables), now()), base)
+        return links(store.balance_tokens(), base)
+
+    return for_tables

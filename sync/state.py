@@ -5,6 +5,9 @@
 - ``outbox``: every email to send, with its full RFC 5322 bytes, until sent.
 - ``cycles``: the last cycles' outcomes, for ``creditsheet status``.
 - ``reports``: when each periodic report went out.
+- ``balance_tokens`` and ``balance_pages``: each client's private balance page
+  link (kept with the token's hash, which is what a request is looked up by) and
+  what that page shows, as of the last sync (see :mod:`sync.balance`).
 
 Recording a cycle's events and queueing their emails happen in one
 transaction (:meth:`StateStore.transaction`), so a crash between the two can
@@ -39,6 +42,10 @@ from rules.model import Event
 from sync.config import ReportConfig
 
 SCHEMA_VERSION = 1
+#: The balance page's tables have their own version line (``balance_schema_version``
+#: in ``meta``), migrated on open like the core one: adding them left the core
+#: schema, and every store written before, at version 1.
+BALANCE_SCHEMA_VERSION = 1
 #: Cycles kept for ``status``; older ones are dropped as new ones come in.
 KEEP_CYCLES = 500
 #: Longest error text kept per message.
@@ -85,6 +92,21 @@ CREATE TABLE reports (
 """
 
 
+_BALANCE_V1 = """
+CREATE TABLE balance_tokens (
+    client_key TEXT PRIMARY KEY,
+    token TEXT NOT NULL UNIQUE,
+    token_hash TEXT NOT NULL UNIQUE,
+    created TEXT NOT NULL
+);
+CREATE TABLE balance_pages (
+    client_key TEXT PRIMARY KEY,
+    page TEXT NOT NULL,
+    published TEXT NOT NULL
+)
+"""
+
+
 def _run_script(script: str) -> Callable[[sqlite3.Connection], None]:
     """Statements one by one (``executescript`` would commit the open transaction)."""
 
@@ -99,6 +121,8 @@ def _run_script(script: str) -> Callable[[sqlite3.Connection], None]:
 #: Migration ``n`` takes a store from schema version ``n`` to ``n + 1``, inside the
 #: transaction that records the new version.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {0: _run_script(_SCHEMA_V1)}
+#: The same for the balance page's tables (``balance_schema_version``).
+BALANCE_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {0: _run_script(_BALANCE_V1)}
 
 
 class StateError(Exception):
@@ -237,6 +261,24 @@ class StateStore:
                 MIGRATIONS[version](self._db)
                 version += 1
                 self._set_meta("schema_version", str(version))
+            self._migrate_line("balance_schema_version", BALANCE_SCHEMA_VERSION, BALANCE_MIGRATIONS)
+
+    def _migrate_line(
+        self,
+        meta_key: str,
+        known: int,
+        migrations: Mapping[int, Callable[[sqlite3.Connection], None]],
+    ) -> None:
+        version = int(self._meta(meta_key) or 0)
+        if version > known:
+            raise StateError(
+                f"{self.path} was written by a newer creditsheet ({meta_key} {version}, this "
+                f"one knows {known}); upgrade creditsheet"
+            )
+        while version < known:
+            migrations[version](self._db)
+            version += 1
+            self._set_meta(meta_key, str(version))
 
     def _meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -501,6 +543,51 @@ class StateStore:
         if latest > baseline:
             return latest
         return next_slot(report, zone, now)
+
+    # --- balance page ---------------------------------------------------------------
+
+    def balance_tokens(self) -> dict[str, str]:
+        """Client key -> the token of their balance page link."""
+        rows = self._db.execute("SELECT client_key, token FROM balance_tokens").fetchall()
+        return {str(r[0]): str(r[1]) for r in rows}
+
+    def set_balance_token(
+        self, client_key: str, token: str, token_hash: str, now: datetime
+    ) -> None:
+        """Give a client this token, replacing any they had (the old one stops working)."""
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO balance_tokens (client_key, token, token_hash, created) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(client_key) DO UPDATE SET "
+                "token = excluded.token, token_hash = excluded.token_hash, "
+                "created = excluded.created",
+                (client_key, token, token_hash, timestamp(now)),
+            )
+
+    def balance_lookup(self, token_hash: str) -> tuple[str, str | None] | None:
+        """The client key and page (JSON, None when none is published) for a token's hash."""
+        row = self._db.execute(
+            "SELECT t.client_key, p.page FROM balance_tokens AS t "
+            "LEFT JOIN balance_pages AS p ON p.client_key = t.client_key "
+            "WHERE t.token_hash = ?",
+            (token_hash,),
+        ).fetchone()
+        return None if row is None else (str(row[0]), None if row[1] is None else str(row[1]))
+
+    def balance_pages(self) -> dict[str, str]:
+        """Client key -> their published page (JSON)."""
+        rows = self._db.execute("SELECT client_key, page FROM balance_pages").fetchall()
+        return {str(r[0]): str(r[1]) for r in rows}
+
+    def replace_balance_pages(self, pages: Mapping[str, str], now: datetime) -> None:
+        """Publish a cycle's pages: all of them replace all the previous ones, at once."""
+        stamp = timestamp(now)
+        with self.transaction():
+            self._db.execute("DELETE FROM balance_pages")
+            self._db.executemany(
+                "INSERT INTO balance_pages (client_key, page, published) VALUES (?, ?, ?)",
+                [(k, page, stamp) for k, page in pages.items()],
+            )
 
 
 # --- the report schedule, as plain functions ------------------------------------

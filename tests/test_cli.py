@@ -28,10 +28,25 @@ def invoke(*args: str) -> object:
     return CliRunner().invoke(cli, list(args))
 
 
-def test_every_command_has_help() -> None:
+def commands() -> list[tuple[list[str], object]]:
+    """Every command, with groups walked into: (["balance", "rotate"], command)."""
+    import click
+
+    found: list[tuple[list[str], object]] = []
     for name, command in cli.commands.items():
-        assert command.help, name
-        result = invoke(name, "-h")
+        if isinstance(command, click.Group):
+            assert command.help, name
+            found += [([name, sub], c) for sub, c in command.commands.items()]
+        else:
+            found.append(([name], command))
+    return found
+
+
+def test_every_command_has_help() -> None:
+    for path, command in commands():
+        name = " ".join(path)
+        assert command.help, name  # type: ignore[attr-defined]
+        result = invoke(*path, "-h")
         assert result.exit_code == 0, name  # type: ignore[attr-defined]
         assert "--config PATH" in result.output  # type: ignore[attr-defined]
         assert "-v, --verbose" in result.output  # type: ignore[attr-defined]
