@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit setup clean
+.PHONY: demo test lint typecheck unit setup clean bench
 
 setup: $(STAMP)
 
@@ -50,3 +50,9 @@ browser:
 	  $$SUDO apt-get update && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends chromium; }
 	@chromium --version 2>/dev/null
+
+## The benchmark: every case at 1k, 10k and 100k sessions on both backends; results
+## go to docs/performance.md. SIZES=1000,1000000 for others (1M takes a while).
+SIZES ?= 1000,10000,100000
+bench: $(STAMP)
+	$(BIN)/python -m bench --sizes $(SIZES) --out docs/performance.md

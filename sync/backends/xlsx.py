@@ -11,6 +11,7 @@ would drop on save (charts, images, pivot tables, ...) is never written.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import logging
@@ -388,17 +389,46 @@ def _merged_conflict(wb: Workbook, plan: WritePlan) -> str | None:
     return None
 
 
+class _Fills:
+    """Sets cell backgrounds, registering each color's fill with the workbook once.
+
+    Assigning ``cell.fill`` makes openpyxl hash the whole fill to find its id
+    in the workbook's style table, for every cell; after the first cell of a
+    color, this sets that id directly, as openpyxl's own descriptor does.
+    """
+
+    def __init__(self) -> None:
+        self.ids: dict[str | None, int] = {}
+
+    def set(self, cell: Cell, color: str | None) -> None:
+        known = self.ids.get(color)
+        style = cell._style  # type: ignore[attr-defined]  # the stubs leave it out
+        if known is None:
+            cell.fill = _fill(color)
+            self.ids[color] = cell._style.fillId  # type: ignore[attr-defined]
+        else:
+            style.fillId = known
+
+
 def _apply(wb: Workbook, plan: WritePlan) -> int:
     """Set the planned cells; return how many input fills were skipped."""
+    sheets: dict[str, Worksheet] = {}
+
+    def sheet(title: str) -> Worksheet:
+        if title not in sheets:
+            sheets[title] = _sheet(wb, title)
+        return sheets[title]
+
+    fills = _Fills()
     for header in plan.headers:
-        _add_header(_sheet(wb, header.tab), header)
+        _add_header(sheet(header.tab), header)
     for content in plan.tabs:
         _replace_tab(wb, content)
     for repair in plan.fills:
-        _repair_fills(_sheet(wb, repair.tab), repair)
+        _repair_fills(sheet(repair.tab), repair, fills)
     skipped = 0
     for change in plan.cells:
-        cell = _sheet(wb, change.tab).cell(change.row, change.col + 1)
+        cell = sheet(change.tab).cell(change.row, change.col + 1)
         assert isinstance(cell, Cell), "checked by _merged_conflict"
         if change.input_fill and not is_blank(cell.value):
             skipped += 1  # a formula the read saw no value for: never overwrite it
@@ -406,16 +436,16 @@ def _apply(wb: Workbook, plan: WritePlan) -> int:
         if change.set_value:
             _set_value(cell, change.new, change.kind)
         if change.set_fill:
-            cell.fill = _fill(change.fill)
+            fills.set(cell, change.fill)
     return skipped
 
 
-def _repair_fills(ws: Worksheet, repair: ColumnFills) -> None:
+def _repair_fills(ws: Worksheet, repair: ColumnFills, fills: _Fills) -> None:
     """Give every cell of a computed column the color it should have."""
     for i, want in enumerate(repair.fills):
         cell = ws.cell(i + 2, repair.col + 1)
         if isinstance(cell, Cell) and _fill_of(cell) != want:
-            cell.fill = _fill(want)
+            fills.set(cell, want)
 
 
 def _replace_tab(wb: Workbook, content: TabContent) -> None:
@@ -477,6 +507,7 @@ def _set_value(cell: Cell, value: Value, kind: str) -> None:
         cell.data_type = "s"  # text, never a formula, whatever it starts with
 
 
+@functools.lru_cache(maxsize=64)
 def _fill(color: str | None) -> PatternFill:
     if color is None:
         return PatternFill(fill_type=None)

@@ -1,0 +1,171 @@
+"""``make bench``: every case at every size, in fresh processes; prints and saves the table.
+
+    python -m bench                          # 1k, 10k, 100k sessions, both backends
+    python -m bench --sizes 1000,1000000     # choose sizes
+    python -m bench --out docs/performance.md
+
+For each size and backend: a first sync, a sync after one new session, an idle
+sync, and the floor the cycle is measured against (xlsx: openpyxl's own load
+and save of the same file; google: decoding the read response plus encoding
+the write request).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def measure(*args: str) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.case", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"bench.case {' '.join(args)} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def xlsx_rows(sessions: int, folder: Path) -> list[dict[str, object]]:
+    made = measure("make-xlsx", str(sessions), str(folder))
+    work = folder / "work.xlsx"
+    shutil.copy(folder / "unsynced.xlsx", work)
+    first = measure("sync-xlsx", str(work))
+    idle = measure("sync-xlsx", str(work))
+    measure("add-session", str(work))
+    one = measure("sync-xlsx", str(work))
+    floor = measure("floor-xlsx", str(work))
+    rows = []
+    for case, data in (("first", first), ("one session", one), ("idle", idle)):
+        rows.append(
+            {
+                "sessions": sessions,
+                "cells": made["cells"],
+                "backend": "xlsx",
+                "case": case,
+                **data,
+                "floor": floor["wall"],
+                "floor_cpu": floor["cpu"],
+            }
+        )
+    return rows
+
+
+def fmt_row(r: dict[str, object]) -> str:
+    phases = r["phases"]
+    cpu = r["phases_cpu"]
+    assert isinstance(phases, dict) and isinstance(cpu, dict)
+
+    def pair(name: str) -> str:
+        return f"{phases.get(name, 0):.2f} / {cpu.get(name, 0):.2f}"
+
+    ratio = float(r["wall"]) / float(r["floor"]) if r.get("floor") else 0.0  # type: ignore[arg-type]
+    traffic = (
+        f"{r.get('requests', '')} / {int(r.get('sent', 0)) // 1024} KiB / "  # type: ignore[call-overload]
+        f"{int(r.get('received', 0)) // 1024} KiB"  # type: ignore[call-overload]
+        if r["backend"] == "google"
+        else f"{r.get('requests', '')}"
+    )
+    return (
+        f"| {int(r['sessions']):,} | {int(r['cells']):,} | {r['backend']} | {r['case']} | "  # type: ignore[call-overload]
+        f"{float(r['wall']):.2f} / {float(r['cpu']):.2f} | {pair('read')} | {pair('parse')} | "  # type: ignore[arg-type]
+        f"{pair('compute')} | {pair('diff')} | {pair('write')} | {traffic} | "
+        f"{float(r['peak_rss_mib']):.0f} | {float(r['floor']):.2f} | {ratio:.2f} |"  # type: ignore[arg-type]
+    )
+
+
+HEADER = (
+    "| sessions | cells | backend | cycle | total s (wall / cpu) | read | parse + validate "
+    "| compute | diff | write | requests / sent / received | peak RSS MiB | floor s | "
+    "cycle / floor |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--backends", default="xlsx,google")
+    parser.add_argument("--out", type=Path, help="write the table into this Markdown file")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    backends = args.backends.split(",")
+    rows: list[dict[str, object]] = []
+    print(HEADER, flush=True)
+    with tempfile.TemporaryDirectory(prefix="creditsheet-bench-") as tmp:
+        for size in sizes:
+            folder = Path(tmp) / str(size)
+            folder.mkdir()
+            found: list[dict[str, object]] = []
+            if "xlsx" in backends:
+                found += xlsx_rows(size, folder)
+            if "google" in backends:
+                found += google_rows(size, folder)
+            for r in found:
+                print(fmt_row(r), flush=True)
+            rows += found
+    if args.out:
+        table = "\n".join([HEADER, *(fmt_row(r) for r in rows)])
+        write_results(args.out, table, machine())
+
+
+def google_rows(sessions: int, folder: Path) -> list[dict[str, object]]:
+    try:
+        import sync.backends.google  # noqa: F401
+    except ImportError:
+        print(f"(google backend not available: skipping google at {sessions})", file=sys.stderr)
+        return []
+    data = measure("google", str(sessions))
+    return [
+        {
+            "sessions": sessions,
+            "cells": data["cells"],
+            "backend": "google",
+            "case": case,
+            **data[case],
+            "floor": data["floor"],
+            "floor_cpu": data["floor"],
+        }  # type: ignore[dict-item]
+        for case in ("first", "one session", "idle")
+    ]
+
+
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+def write_results(path: Path, table: str, where: str) -> None:
+    block = f"{BEGIN}\nMeasured on {where}.\n\n{table}\n{END}"
+    text = path.read_text() if path.exists() else f"# Performance\n\n{BEGIN}\n{END}\n"
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    path.write_text(text[:start] + block + text[end:])
+
+
+if __name__ == "__main__":
+    main()
