@@ -38,11 +38,12 @@ def dashboard(
     for r in packages:
         if r.package.price is not None:
             revenue[r.package.purchased.strftime("%Y-%m")] += r.package.price
-    used: Counter[str] = Counter(
-        s.session.date.strftime("%Y-%m")
+    by_month: Counter[tuple[int, int]] = Counter(
+        (s.session.date.year, s.session.date.month)
         for s in sessions
         if s.status is SessionStatus.DEDUCTED and s.session is not None
     )
+    used = {f"{y:04d}-{m:02d}": n for (y, m), n in by_month.items()}
     live = [r for r in packages if r.status is not PackageStatus.EXPIRED]
     prepaid = sum(
         (

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 from typing import TypeVar
 
 from rules.model import (
@@ -231,7 +232,8 @@ def deduct(
             package.id,
         )
 
-    for session in sorted(sessions.valid, key=lambda s: (s.date, s.row)):
+    # Sessions are in row order already; a stable sort on the date keeps it for ties.
+    for session in sorted(sessions.valid, key=attrgetter("date")):
         result = _decide(session, settings, drawable, used)
         if isinstance(result, Package):
             picked = session.named is None

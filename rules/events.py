@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
 
 from rules.model import Event, PackageResult, RowProblem, SessionResult, Settings
@@ -32,20 +32,24 @@ def expiring_soon(result: PackageResult, today: date, settings: Settings) -> boo
     return 1 <= (expires - today).days <= settings.expiry_warning_days
 
 
-def session_fingerprints(results: Iterable[SessionResult]) -> dict[int, str]:
+def session_fingerprints(
+    results: Iterable[SessionResult], wanted: Callable[[SessionResult], bool] = lambda r: True
+) -> dict[int, str]:
     """A stable identity for each session row: date, client, package, occurrence.
 
     There is no session ID column, so two identical rows are told apart by
     their order; inserting unrelated rows does not change anyone's identity.
+    Only the rows ``wanted`` get their text key built (the count runs over all).
     """
-    seen: Counter[str] = Counter()
+    seen: Counter[tuple[date, str, str]] = Counter()
     prints: dict[int, str] = {}
     for r in sorted(results, key=lambda r: r.row):
         if r.session is None:
             continue
-        base = f"{r.session.date.isoformat()}|{r.session.client.key}|{key(r.package_id or '')}"
+        base = (r.session.date, r.session.client.key, key(r.package_id or ""))
         seen[base] += 1
-        prints[r.row] = f"{base}|{seen[base]}"
+        if wanted(r):
+            prints[r.row] = f"{base[0].isoformat()}|{base[1]}|{base[2]}|{seen[base]}"
     return prints
 
 
@@ -122,7 +126,19 @@ def events(
         if client_notices:
             out.extend(_client_package_notices(r, today, settings))
 
-    prints = session_fingerprints(sessions)
+    notice_from = today - timedelta(days=CLIENT_NOTICE_DAYS)
+
+    def needs_key(s: SessionResult) -> bool:
+        if s.status is SessionStatus.REJECTED:
+            return True
+        return (
+            client_notices
+            and s.status is SessionStatus.DEDUCTED
+            and s.session is not None
+            and notice_from <= s.session.date <= today
+        )
+
+    prints = session_fingerprints(sessions, needs_key)
     for s in sessions:
         if s.session is None:
             continue
