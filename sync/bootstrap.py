@@ -18,6 +18,22 @@ def backend(config: Config) -> Backend:
         from sync.backends.xlsx import XlsxBackend
 
         return XlsxBackend(config.workbook_path)
+    if config.workbook.backend == "google":
+        from sync.backends.google import ENDPOINT_ENV, GoogleBackend
+
+        endpoint = os.environ.get(ENDPOINT_ENV) or None
+        given = config.workbook.credentials
+        if not given and not endpoint:
+            raise ConfigError(
+                f'{config.source}: [workbook] credentials: required when backend = "google" '
+                "(the service-account key file, see docs/google.md)"
+            )
+        try:
+            return GoogleBackend.from_environment(
+                config.workbook.spreadsheet or "", config.resolve(given) if given else None
+            )
+        except ValueError as err:
+            raise ConfigError(f"{config.source}: [workbook] spreadsheet: {err}") from None
     raise ConfigError(
         f"{config.source}: [workbook] backend: '{config.workbook.backend}' is not available "
         "in this build"

@@ -3,6 +3,8 @@
 A harness creates a real workbook from plain rows, hands out the backend the
 program would use, and reads back what is in the workbook afterwards (values
 normalised: dates as ``date``, whole floats as ``int``; fills as ``#RRGGBB``).
+The Google harness runs the real gspread client against the Sheets API fake
+(``tests/sheetsfake``) in-process; ``close()`` stops routing requests to it.
 """
 
 from __future__ import annotations
@@ -15,8 +17,13 @@ from typing import Protocol
 import openpyxl
 from openpyxl.worksheet.worksheet import Worksheet
 
+from rules.tabs import column_letter
+from rules.values import serial_to_date
 from sync.backends.base import Backend
+from sync.backends.google import GoogleBackend
+from sync.backends.retry import RetryPolicy
 from sync.backends.xlsx import XlsxBackend
+from tests.sheetsfake import GOOGLE_BASE_URL, CellView, FakeSheets
 
 Rows = Sequence[Sequence[object]]
 
@@ -88,3 +95,58 @@ class XlsxHarness:
 
     def is_text(self, tab: str, row: int, col: int) -> bool:
         return self._sheet(tab).cell(row, col).data_type == "s"
+
+
+class GoogleHarness:
+    name = "google"
+
+    def __init__(self, folder: Path) -> None:
+        self.fake = FakeSheets(seed=1)
+        self.sid = ""
+        self._mock = self.fake.mocked()
+        self._mock.__enter__()
+
+    def close(self) -> None:
+        self._mock.__exit__(None, None, None)
+
+    def create(self, tabs: Mapping[str, Rows]) -> Backend:
+        sheets = {title: [list(row) for row in rows] for title, rows in tabs.items()}
+        self.sid = self.fake.create_spreadsheet("Practice", sheets)
+        return GoogleBackend(
+            self.sid,
+            endpoint=GOOGLE_BASE_URL,
+            policy=RetryPolicy(attempts=2, total_seconds=1.0),
+            sleep=lambda seconds: None,
+        )
+
+    def values(self, tab: str) -> list[list[object]]:
+        rows = []
+        for r, row in enumerate(self.fake.values(self.sid, tab), start=1):
+            out = []
+            for c, value in enumerate(row, start=1):
+                if isinstance(value, int | float) and self._is_date(tab, r, c):
+                    value = serial_to_date(value)
+                out.append(normal(value))
+            while out and out[-1] is None:
+                out.pop()
+            rows.append(out)
+        while rows and not rows[-1]:
+            rows.pop()
+        return rows
+
+    def _view(self, tab: str, row: int, col: int) -> CellView:
+        return self.fake.cell(self.sid, tab, f"{column_letter(col - 1)}{row}")
+
+    def _is_date(self, tab: str, row: int, col: int) -> bool:
+        number_format = self._view(tab, row, col).number_format or {}
+        return number_format.get("type") in ("DATE", "DATE_TIME")
+
+    def fill(self, tab: str, row: int, col: int) -> str | None:
+        color = self._view(tab, row, col).background
+        if not color:
+            return None
+        channels = (round(float(color.get(c, 0)) * 255) for c in ("red", "green", "blue"))
+        return "#" + "".join(f"{n:02X}" for n in channels)
+
+    def is_text(self, tab: str, row: int, col: int) -> bool:
+        return "stringValue" in (self._view(tab, row, col).raw.get("userEnteredValue") or {})

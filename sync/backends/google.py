@@ -1,0 +1,1278 @@
+"""The Google Sheets backend: one read per idle cycle, one more read and one write when busy.
+
+    backend = GoogleBackend(key, key_file=Path("service-account.json"))
+    snapshot = backend.read()           # one values:batchGet of every tab
+    backend.write(snapshot, plan)       # one values:batchGet to verify, one batchUpdate
+
+It talks to the Sheets API v4 through gspread's HTTP client (with our own
+bounded retries, :mod:`sync.backends.retry`) and a google-auth service
+account. The spreadsheet's metadata (tab ids, titles, grid sizes, time zone)
+is read once and kept; it is read again only when a tab went missing or was
+renamed, or when a tab the sync knows is absent (so a tab the practitioner
+adds later is seen).
+
+There is no compare-and-swap in the Sheets API, and writes are positional: a
+person may insert, delete or sort rows between our read and our write. So just
+before writing, the rows about to be written are read again and every row
+whose input cells changed is left for the next cycle. Values are written as
+typed cells (``stringValue``, never a formula), so a client named
+``=HYPERLINK(...)`` stays text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import requests
+from google.auth.credentials import AnonymousCredentials, Credentials
+from google.auth.exceptions import GoogleAuthError, RefreshError
+from google.auth.transport.requests import AuthorizedSession
+from google.oauth2 import service_account
+from gspread.exceptions import APIError, NoValidUrlKeyFound
+from gspread.utils import extract_id_from_url
+
+from rules.model import Table, Value
+from rules.schema import DASHBOARD, TABS, CellKind, Column, Tab
+from rules.tabs import column_letter
+from rules.values import date_to_serial, is_blank, key, text
+from sync.backends.base import (
+    CellChange,
+    HeaderChange,
+    Layout,
+    Snapshot,
+    TabContent,
+    WorkbookUnavailable,
+    WriteOutcome,
+    WritePlan,
+)
+from sync.backends.retry import RetryingHTTPClient, RetryPolicy, SheetsUnreachable
+
+log = logging.getLogger(__name__)
+
+SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
+#: Send every Sheets request to this base URL instead, without credentials (an emulator).
+ENDPOINT_ENV = "CREDITSHEET_SHEETS_ENDPOINT"
+#: Split a write into several batchUpdates only beyond this many bytes of JSON.
+MAX_BATCH_BYTES = 2_000_000
+#: Rows per updateCells request, so no single request outgrows a batch.
+MAX_BLOCK_ROWS = 2_000
+#: Verify at most this many separate row ranges; beyond, one range per tab.
+MAX_VERIFY_RANGES = 60
+DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
+HEADER_FILL = "#EFEFEF"
+PROTECTED_NOTE = "creditsheet writes this column; edits here are replaced by the next sync"
+
+_META_FIELDS = (
+    "properties(title,timeZone,locale),"
+    "sheets(properties(sheetId,title,index,sheetType,"
+    "gridProperties(rowCount,columnCount,frozenRowCount)),"
+    "protectedRanges(protectedRangeId,range,description,warningOnly))"
+)
+_VALUE = "userEnteredValue"
+_NUMBER_FORMAT = "userEnteredFormat.numberFormat"
+#: Google keeps ``backgroundColor`` and ``backgroundColorStyle`` in step; setting (or
+#: clearing) the first sets (or clears) both.
+_BACKGROUND = "userEnteredFormat.backgroundColor"
+_KNOWN = {key(tab.name): tab for tab in TABS}
+#: Google indents its JSON answers unless asked not to: a quarter of a big read.
+_COMPACT = {"prettyPrint": "false"}
+T = TypeVar("T")
+
+
+# --- configuration: which sheet, which account ---------------------------------
+
+
+def spreadsheet_key(given: str) -> str:
+    """The spreadsheet key from a Google Sheets address or a bare key (ValueError if neither)."""
+    given = given.strip()
+    if "/" in given:
+        try:
+            return extract_id_from_url(given)
+        except NoValidUrlKeyFound:
+            raise ValueError(
+                f"'{given}' is not a Google Sheets address (it should look like "
+                "https://docs.google.com/spreadsheets/d/<key>/edit)"
+            ) from None
+    if re.fullmatch(r"[A-Za-z0-9_-]{10,}", given):
+        return given
+    raise ValueError(f"'{given}' is neither a Google Sheets address nor a spreadsheet key")
+
+
+def load_service_account(path: Path) -> tuple[Credentials, str]:
+    """Credentials and the account's email from a service-account JSON key file."""
+    fix = "download a JSON key for the service account (see docs/google.md, step 3)"
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WorkbookUnavailable(
+            f"no service-account key file at {path}: {fix} and point [workbook] credentials at it"
+        ) from None
+    except (OSError, UnicodeDecodeError) as err:
+        reason = getattr(err, "strerror", None) or "not a text file"
+        raise WorkbookUnavailable(
+            f"the service-account key file {path} cannot be read ({reason}): "
+            "check the file and its permissions"
+        ) from None
+    try:
+        info = json.loads(raw)
+    except json.JSONDecodeError:
+        info = None
+    if not isinstance(info, dict) or info.get("type") != "service_account":
+        if isinstance(info, dict) and ("installed" in info or "web" in info):
+            what = "it is an OAuth client file, not a service-account key"
+        elif isinstance(info, dict):
+            what = 'its "type" is not "service_account"'
+        else:
+            what = "it is not JSON"
+        raise WorkbookUnavailable(f"{path} is not a service-account key ({what}): {fix}")
+    try:
+        credentials = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+            info, scopes=SCOPES
+        )
+    except (ValueError, KeyError, TypeError) as err:
+        # google-auth names missing fields; a bad private key gets a message of our own,
+        # so no part of the key ever reaches a message or a log.
+        detail = str(err) if "missing fields" in str(err) else "its private key cannot be read"
+        raise WorkbookUnavailable(
+            f"{path} is not a usable service-account key ({detail}): {fix}"
+        ) from None
+    return credentials, str(info.get("client_email", ""))
+
+
+# --- metadata ------------------------------------------------------------------
+
+
+@dataclass
+class TabInfo:
+    """One tab as the metadata describes it."""
+
+    sheet_id: int
+    title: str
+    rows: int
+    columns: int
+    frozen_rows: int = 0
+    protected: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Metadata:
+    """The spreadsheet's title, time zone and tabs, read once and kept."""
+
+    title: str
+    time_zone: str | None
+    tabs: list[TabInfo]
+    read_at: float = 0.0
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], read_at: float) -> Metadata:
+        props = raw.get("properties") or {}
+        tabs = []
+        for sheet in raw.get("sheets") or []:
+            p = sheet.get("properties") or {}
+            if p.get("sheetType", "GRID") != "GRID":
+                continue
+            grid = p.get("gridProperties") or {}
+            tabs.append(
+                TabInfo(
+                    int(p.get("sheetId") or 0),
+                    str(p.get("title", "")),
+                    int(grid.get("rowCount") or 0),
+                    int(grid.get("columnCount") or 0),
+                    int(grid.get("frozenRowCount") or 0),
+                    list(sheet.get("protectedRanges") or []),
+                )
+            )
+        return cls(str(props.get("title", "")), props.get("timeZone"), tabs, read_at)
+
+    def find(self, name: str) -> TabInfo | None:
+        """A tab by its title: exactly, else case-insensitively with spaces trimmed."""
+        for tab in self.tabs:
+            if tab.title == name:
+                return tab
+        return next((t for t in self.tabs if key(t.title) == key(name)), None)
+
+
+def quote_title(title: str) -> str:
+    """A tab title as an A1 range: always quoted, inner quotes doubled."""
+    return "'" + title.replace("'", "''") + "'"
+
+
+def _grid_end(a1: str) -> tuple[int, int] | None:
+    """(rows, columns) a whole-tab range such as ``'Tab'!A1:Z1000`` reaches."""
+    m = re.search(r"!([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?$", a1)
+    if not m:
+        return None
+    letters, number = (m.group(3), m.group(4)) if m.group(3) else (m.group(1), m.group(2))
+    col = 0
+    for ch in letters:
+        col = col * 26 + ord(ch) - 64
+    return int(number), col
+
+
+def range_title(a1: str) -> str | None:
+    """The tab title of a range as Google prints it (``'My Tab'!A1:B2`` -> ``My Tab``)."""
+    head, sep, _ = a1.rpartition("!")
+    if not sep or not head:
+        return None
+    if len(head) > 1 and head[0] == head[-1] == "'":
+        return head[1:-1].replace("''", "'")
+    return head
+
+
+def _cell(value: object) -> object:
+    """A cell as the values API gives it, with Google's empty strings as blanks."""
+    return None if value == "" else value
+
+
+# --- typed cells -----------------------------------------------------------------
+
+
+def _color(hex_color: str) -> dict[str, float]:
+    digits = hex_color.lstrip("#")
+    channels = (("red", 0), ("green", 2), ("blue", 4))
+    # Four decimals tell every 8-bit channel apart and keep big writes small.
+    return {name: round(int(digits[i : i + 2], 16) / 255, 4) for name, i in channels}
+
+
+def _kind_of(value: object) -> CellKind:
+    if isinstance(value, date):
+        return "date"
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return "number"
+    return "text"
+
+
+def _typed(value: object, kind: CellKind) -> tuple[dict[str, Any], bool]:
+    """(CellData holding the value, whether it is a date) -- never a formula."""
+    if value is None or value == "":
+        return {}, False
+    if kind == "date" and isinstance(value, date):
+        day = value.date() if isinstance(value, datetime) else value
+        return {
+            _VALUE: {"numberValue": date_to_serial(day)},
+            "userEnteredFormat": {"numberFormat": dict(DATE_FORMAT)},
+        }, True
+    if (
+        kind == "number"
+        and isinstance(value, int | float | Decimal)
+        and not isinstance(value, bool)
+    ):
+        number = int(value) if value == int(value) else float(value)
+        return {_VALUE: {"numberValue": number}}, False
+    return {_VALUE: {"stringValue": text(value) if isinstance(value, date) else str(value)}}, False
+
+
+def _with_fill(data: dict[str, Any], fill: str | None) -> dict[str, Any]:
+    out = dict(data)
+    fmt = dict(out.get("userEnteredFormat") or {})
+    if fill is not None:
+        fmt["backgroundColor"] = _color(fill)
+    if fmt:
+        out["userEnteredFormat"] = fmt
+    return out
+
+
+def change_cell(change: CellChange) -> tuple[dict[str, Any], str]:
+    """One planned change as (CellData, fields mask); a cleared fill is an explicit clear."""
+    masks = []
+    data: dict[str, Any] = {}
+    if change.set_value:
+        data, is_date = _typed(change.new, change.kind)
+        masks.append(_VALUE)
+        if is_date:
+            masks.append(_NUMBER_FORMAT)
+    if change.set_fill:
+        data = _with_fill(data, change.fill)
+        masks.append(_BACKGROUND)
+    return data, ",".join(masks)
+
+
+@dataclass(frozen=True)
+class Block:
+    """A rectangle of cells sharing one fields mask: one updateCells request."""
+
+    sheet_id: int
+    row: int  # 0-based
+    col: int
+    cells: tuple[tuple[dict[str, Any], ...], ...]
+    fields: str
+
+    def request(self) -> dict[str, Any]:
+        return {
+            "updateCells": {
+                "start": {"sheetId": self.sheet_id, "rowIndex": self.row, "columnIndex": self.col},
+                "rows": [{"values": list(row)} for row in self.cells],
+                "fields": self.fields,
+            }
+        }
+
+
+def blocks(
+    sheet_id: int, fields: str, cells: Mapping[tuple[int, int], dict[str, Any]]
+) -> list[Block]:
+    """Group cells (0-based row, col) into rectangles: runs along a row, stacked down."""
+    runs: list[list[int]] = []  # [row, first col, end col]
+    for r, c in sorted(cells):
+        if runs and runs[-1][0] == r and runs[-1][2] == c:
+            runs[-1][2] = c + 1
+        else:
+            runs.append([r, c, c + 1])
+    stacks: list[list[int]] = []  # [first row, end row, first col, end col]
+    open_stack: dict[tuple[int, int], list[int]] = {}
+    for r, c0, c1 in runs:
+        stack = open_stack.get((c0, c1))
+        if stack is not None and stack[1] == r and r - stack[0] < MAX_BLOCK_ROWS:
+            stack[1] = r + 1
+        else:
+            stack = [r, r + 1, c0, c1]
+            stacks.append(stack)
+            open_stack[(c0, c1)] = stack
+    return [
+        Block(
+            sheet_id,
+            r0,
+            c0,
+            tuple(tuple(cells[(r, c)] for c in range(c0, c1)) for r in range(r0, r1)),
+            fields,
+        )
+        for r0, r1, c0, c1 in stacks
+    ]
+
+
+def batches(
+    requests_: Sequence[dict[str, Any]], limit: int = MAX_BATCH_BYTES
+) -> list[list[dict[str, Any]]]:
+    """Requests in order, cut into batches of at most ``limit`` bytes of JSON each.
+
+    An updateCells request bigger than ``limit`` on its own is cut into runs of rows.
+    """
+    out: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for request in requests_:
+        for piece in _pieces(request, limit - 100):
+            n = len(json.dumps(piece)) + 2
+            if out[-1] and size + n > limit - 100:
+                out.append([])
+                size = 0
+            out[-1].append(piece)
+            size += n
+    return [batch for batch in out if batch]
+
+
+def _pieces(request: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+    body = request.get("updateCells")
+    if (
+        body is None
+        or "start" not in body
+        or len(body["rows"]) < 2
+        or len(json.dumps(request)) <= limit
+    ):
+        return [request]
+    half = len(body["rows"]) // 2
+    start = body["start"]
+    first = {**body, "rows": body["rows"][:half]}
+    second = {
+        **body,
+        "start": {**start, "rowIndex": start.get("rowIndex", 0) + half},
+        "rows": body["rows"][half:],
+    }
+    return _pieces({"updateCells": first}, limit) + _pieces({"updateCells": second}, limit)
+
+
+# --- verification ----------------------------------------------------------------
+
+
+def input_positions(title: str, header: Sequence[object]) -> list[int]:
+    """Columns whose cells tell whether a row is still the one that was read.
+
+    The input columns the contract knows; on a tab it does not know, every column.
+    """
+    spec = _KNOWN.get(key(title))
+    if spec is None:
+        return list(range(len(header)))
+    inputs = {key(c.name) for c in spec.inputs}
+    return [i for i, h in enumerate(header) if not is_blank(h) and key(text(h)) in inputs]
+
+
+def _trimmed(row: Sequence[object]) -> list[object]:
+    out = [_cell(v) for v in row]
+    while out and out[-1] is None:
+        out.pop()
+    return out
+
+
+def _at(row: Sequence[object], col: int) -> object:
+    return _cell(row[col]) if col < len(row) else None
+
+
+def row_runs(rows: Iterable[int], gap: int = 20) -> list[tuple[int, int]]:
+    """Sorted 1-based rows as inclusive (first, last) runs, merging gaps up to ``gap`` rows."""
+    runs: list[list[int]] = []
+    for row in sorted(set(rows)):
+        if runs and row - runs[-1][1] <= gap:
+            runs[-1][1] = row
+        else:
+            runs.append([row, row])
+    return [(a, b) for a, b in runs]
+
+
+@dataclass
+class Verified:
+    """What the verification read found: per tab, the rows safe to write."""
+
+    header_ok: dict[str, bool] = field(default_factory=dict)
+    current: dict[str, dict[int, Sequence[object]]] = field(default_factory=dict)
+    rows_ok: dict[str, set[int]] = field(default_factory=dict)
+
+
+class _Refused(Exception):
+    """Google answered 400: a range or request it cannot carry out."""
+
+
+# --- the backend ---------------------------------------------------------------------
+
+
+class GoogleBackend:
+    """A Google Sheets spreadsheet as the workbook.
+
+    ``key_file`` is the service-account JSON key; with ``endpoint`` (an emulator's
+    base URL) no credentials are used. ``rng``, ``sleep`` and ``clock`` drive the
+    retries and the choice of new tab ids, so tests control them.
+    """
+
+    def __init__(
+        self,
+        key: str,
+        *,
+        key_file: Path | None = None,
+        endpoint: str | None = None,
+        policy: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        metadata_max_age: float = 300.0,
+        max_batch_bytes: int = MAX_BATCH_BYTES,
+    ) -> None:
+        self.key = key
+        self.key_file = key_file
+        self.endpoint = endpoint
+        self.policy = policy or RetryPolicy()
+        self.rng = rng or random.Random()
+        self.sleep = sleep
+        self.clock = clock
+        self.metadata_max_age = metadata_max_age
+        self.max_batch_bytes = max_batch_bytes
+        self.where = f"Google Sheets {key}"
+        self.email: str | None = None
+        self._http: RetryingHTTPClient | None = None
+        self._meta: Metadata | None = None
+        #: API calls made (each counted once, however many tries it took).
+        self.calls = 0
+
+    @classmethod
+    def from_environment(
+        cls, spreadsheet: str, key_file: Path | None, environ: Mapping[str, str] = os.environ
+    ) -> GoogleBackend:
+        """The backend as configured, sent to ``$CREDITSHEET_SHEETS_ENDPOINT`` when set."""
+        return cls(
+            spreadsheet_key(spreadsheet), key_file=key_file, endpoint=environ.get(ENDPOINT_ENV)
+        )
+
+    # --- talking to the API ----------------------------------------------------
+
+    def client(self) -> RetryingHTTPClient:
+        """The HTTP client, made on first use (so a fixed key file is picked up next cycle)."""
+        if self._http is None:
+            if self.endpoint:
+                session = AuthorizedSession(AnonymousCredentials())  # type: ignore[no-untyped-call]
+            else:
+                if self.key_file is None:
+                    raise WorkbookUnavailable(
+                        "[workbook] credentials is not set: name the service-account key file "
+                        "(see docs/google.md)"
+                    )
+                credentials, self.email = load_service_account(self.key_file)
+                session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
+            self._http = RetryingHTTPClient(
+                session,
+                policy=self.policy,
+                rng=self.rng,
+                sleep=self.sleep,
+                clock=self.clock,
+                base_url=self.endpoint,
+            )
+        return self._http
+
+    def _call(self, call: Callable[[RetryingHTTPClient], T], *, writing: bool = False) -> T:
+        http = self.client()
+        self.calls += 1
+        try:
+            return call(http)
+        except APIError as err:
+            if err.code == 400:
+                raise _Refused(str(err.error.get("message", ""))) from None
+            raise self._unavailable(err, writing) from None
+        except RefreshError as err:
+            reason = str(err.args[0]) if err.args else "refused"
+            raise WorkbookUnavailable(
+                f"Google refused the service-account key {self.key_file} ({reason}): the key may "
+                "have been deleted or the account disabled; create a new JSON key "
+                "(docs/google.md, step 3)"
+            ) from None
+        except GoogleAuthError as err:
+            raise WorkbookUnavailable(f"signing in to Google failed: {err}") from None
+        except requests.exceptions.RequestException as err:
+            raise WorkbookUnavailable(
+                f"cannot reach Google Sheets ({type(err).__name__}): check the network"
+                + (f" and {ENDPOINT_ENV}" if self.endpoint else "")
+            ) from None
+
+    def _unavailable(self, err: APIError, writing: bool) -> WorkbookUnavailable:
+        message = str(err.error.get("message", ""))
+        if err.code == 404:
+            return WorkbookUnavailable(
+                f"there is no Google spreadsheet with the key {self.key}: check [workbook] "
+                "spreadsheet (copy the address from the browser while the sheet is open)"
+            )
+        if err.code == 403:
+            return WorkbookUnavailable(self._forbidden(message, writing))
+        if err.code == 401:
+            return WorkbookUnavailable(
+                "Google did not accept the service account's credentials (HTTP 401): "
+                "create a new JSON key (docs/google.md, step 3)"
+            )
+        return WorkbookUnavailable(f"Google Sheets answered HTTP {err.code}: {message}")
+
+    def _forbidden(self, message: str, writing: bool) -> str:
+        if "has not been used" in message or "is disabled" in message:
+            link = re.search(r"https://console\.\S+", message)
+            where = f" ({link.group(0).rstrip('.')})" if link else ""
+            return (
+                "the Google Sheets API is not enabled in the service account's Google Cloud "
+                f"project: enable it{where} and try again in a few minutes"
+            )
+        who = self.email or "the service account's email (client_email in its key file)"
+        if writing:
+            return (
+                f"{who} may read the spreadsheet {self.key} but not change it: in Google Sheets "
+                f"click Share and make {who} an Editor"
+            )
+        return (
+            f"the spreadsheet {self.key} is not shared with {who}: open it in Google Sheets, "
+            f"click Share, and add {who} as an Editor"
+        )
+
+    def metadata(self, *, refresh: bool = False) -> Metadata:
+        """The cached metadata, read from Google the first time or when asked."""
+        if self._meta is None or refresh:
+            try:
+                raw = self._call(
+                    lambda h: h.fetch_sheet_metadata(self.key, {"fields": _META_FIELDS, **_COMPACT})
+                )
+            except _Refused as err:
+                raise WorkbookUnavailable(
+                    f"Google Sheets refused to describe the sheet: {err}"
+                ) from None
+            self._meta = Metadata.parse(raw, self.clock())
+            self.where = f"Google Sheets '{self._meta.title}' ({self.key})"
+        return self._meta
+
+    def _stale(self, meta: Metadata) -> bool:
+        """A tab the sync knows is absent: required ones are looked for every cycle."""
+        missing = [t for t in TABS if meta.find(t.name) is None]
+        if any(t.required for t in missing):
+            return True
+        aged = self.clock() - meta.read_at > self.metadata_max_age
+        return aged and (bool(missing) or meta.find(DASHBOARD) is None)
+
+    def _batch_get(self, ranges: Sequence[str]) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {
+            "valueRenderOption": "UNFORMATTED_VALUE",
+            "dateTimeRenderOption": "SERIAL_NUMBER",
+            "majorDimension": "ROWS",
+            **_COMPACT,
+        }
+        answer = self._call(lambda h: h.values_batch_get(self.key, list(ranges), params))
+        found: list[dict[str, Any]] = answer.get("valueRanges") or []
+        return found
+
+    # --- read ------------------------------------------------------------------
+
+    def read(self) -> Snapshot:
+        meta = self.metadata()
+        if self._stale(meta):
+            meta = self.metadata(refresh=True)
+        try:
+            answer = self._batch_get([quote_title(t.title) for t in meta.tabs])
+        except _Refused:
+            # A tab was renamed or deleted since the metadata was read.
+            meta = self.metadata(refresh=True)
+            try:
+                answer = self._batch_get([quote_title(t.title) for t in meta.tabs])
+            except _Refused as err:
+                raise WorkbookUnavailable(
+                    f"Google Sheets refused to read the tabs: {err}"
+                ) from None
+        tables: dict[str, Table] = {}
+        for tab, found in zip(meta.tabs, answer, strict=False):
+            shown = str(found.get("range", ""))
+            # The title as Google spells it now (a rename may have changed only its case).
+            tab.title = range_title(shown) or tab.title
+            end = _grid_end(shown)
+            if end is not None:
+                tab.rows, tab.columns = end
+            rows = [[_cell(v) for v in row] for row in found.get("values") or []]
+            header = tuple(rows[0]) if rows else ()
+            tables[tab.title] = Table(tab.title, header, rows[1:])
+        return Snapshot(tables=tables, fills={}, numbers_are_dates=True, timezone=meta.time_zone)
+
+    # --- write -----------------------------------------------------------------
+
+    def write(self, snapshot: Snapshot, plan: WritePlan) -> WriteOutcome:
+        if not plan:
+            return WriteOutcome(written=False)
+        calls_before = self.calls
+
+        def outcome(reason: str | None, **kwargs: Any) -> WriteOutcome:
+            return WriteOutcome(reason=reason, requests=self.calls - calls_before, **kwargs)
+
+        meta = self.metadata()
+        named = {c.tab for c in plan.cells} | {h.tab for h in plan.headers}
+        named |= {t.title for t in plan.tabs if t.exists}
+        if any(meta.find(title) is None for title in named):
+            meta = self.metadata(refresh=True)
+        try:
+            verified = self._verify(snapshot, plan, meta)
+        except _Refused:
+            # A tab went away, or its grid shrank below rows we asked for: look again.
+            meta = self.metadata(refresh=True)
+            try:
+                verified = self._verify(snapshot, plan, meta)
+            except _Refused:
+                self._meta = None
+                return outcome(_MOVED + "nothing was written; the next cycle reads it again")
+        build = _Build(meta, self._new_sheet_id)
+        build.tabs(plan.tabs)
+        build.headers(plan.headers, verified)
+        build.cells(plan.cells, verified)
+        skipped = len(build.skipped_rows)
+        if not build.requests:
+            reason = _skipped_reason(skipped, nothing_written=True)
+            return outcome(reason, written=False, rows_skipped=skipped)
+        refused = self._send(build.requests, guards=build.guards())
+        if refused is not None:
+            return outcome(refused, written=False, rows_skipped=skipped)
+        build.commit()
+        return outcome(
+            _skipped_reason(skipped, nothing_written=False) if skipped else None,
+            written=True,
+            cells_written=build.written,
+            rows_skipped=skipped,
+        )
+
+    def _new_sheet_id(self, taken: set[int]) -> int:
+        while True:
+            candidate = self.rng.randrange(1, 2**31 - 1)
+            if candidate not in taken:
+                return candidate
+
+    def _update(self, body: dict[str, Any]) -> None:
+        self._call(lambda h: h.batch_update(self.key, body), writing=True)
+
+    def _send(
+        self, requests_: Sequence[dict[str, Any]], guards: Sequence[dict[str, Any]] = ()
+    ) -> str | None:
+        """Send the batchUpdates, each led by ``guards``; a reason when Google refused one.
+
+        A refused batchUpdate changed nothing (Google applies a batch entirely or not at all).
+        """
+        room = self.max_batch_bytes - len(json.dumps({"requests": list(guards)}))
+        parts = batches(requests_, room)
+        for n, part in enumerate(parts):
+            try:
+                self._update({"requests": [*guards, *part]})
+            except _Refused as err:
+                self._meta = None  # the layout may have moved: read it again next cycle
+                earlier = f" (the first {n} of {len(parts)} parts were written)" if n else ""
+                if any(f"requests[{i}]." in str(err) for i in range(len(guards))):
+                    return _MOVED + f"nothing was written{earlier}; the next cycle reads it again"
+                if self.client().last_maybe_applied:
+                    return (
+                        "the write got no answer at first and was most likely carried out then "
+                        f"(Google refused to repeat it: {err}); the next cycle checks and "
+                        "completes it"
+                    )
+                return (
+                    f"Google Sheets refused the write ({err}): nothing was written{earlier}; "
+                    "the next cycle reads the sheet again and retries"
+                )
+            except SheetsUnreachable as err:
+                self._meta = None
+                if n:
+                    raise WorkbookUnavailable(
+                        f"{err} (the first {n} of {len(parts)} parts of the write went through)"
+                    ) from None
+                raise
+        return None
+
+    def _verify(self, snapshot: Snapshot, plan: WritePlan, meta: Metadata) -> Verified:
+        """Read the rows about to be written again; keep those whose inputs did not change."""
+        rows_by_tab: dict[str, set[int]] = {}
+        for change in plan.cells:
+            rows_by_tab.setdefault(change.tab, set()).add(change.row)
+        for header in plan.headers:
+            rows_by_tab.setdefault(header.tab, set())
+        verified = Verified()
+        wanted: list[tuple[str, int, str]] = []  # (tab, first row, range)
+        runs = {title: row_runs(rows) for title, rows in rows_by_tab.items()}
+        many = sum(len(r) for r in runs.values()) > MAX_VERIFY_RANGES
+        for title, tab_runs in runs.items():
+            info = meta.find(title)
+            if info is None:
+                verified.header_ok[title] = False
+                continue
+            if many and tab_runs:
+                tab_runs = [(tab_runs[0][0], tab_runs[-1][1])]
+            q = quote_title(info.title)
+            wanted.append((title, 1, f"{q}!1:1"))
+            for first, last in tab_runs:
+                last = min(last, info.rows)
+                if first <= last:
+                    wanted.append((title, first, f"{q}!{first}:{last}"))
+        answer = self._batch_get([r for _, _, r in wanted]) if wanted else []
+        for (title, first, _), found in zip(wanted, answer, strict=False):
+            values = found.get("values") or []
+            current = verified.current.setdefault(title, {})
+            for i, row in enumerate(values):
+                current[first + i] = row
+            if first == 1:
+                current.setdefault(1, [])
+        for title, rows in rows_by_tab.items():
+            if title in verified.header_ok:
+                continue
+            table = snapshot.tables.get(title)
+            current = verified.current.get(title, {})
+            if table is None:
+                verified.header_ok[title] = False
+                continue
+            header_ok = _trimmed(current.get(1, [])) == _trimmed(table.header)
+            verified.header_ok[title] = header_ok
+            positions = input_positions(title, table.header)
+            ok = set()
+            if header_ok:
+                for row in rows:
+                    i = row - 2
+                    before = table.rows[i] if 0 <= i < len(table.rows) else ()
+                    now = current.get(row, ())
+                    if all(_at(before, p) == _at(now, p) for p in positions):
+                        ok.add(row)
+            verified.rows_ok[title] = ok
+        return verified
+
+    # --- init ------------------------------------------------------------------
+
+    def prepare(self, layout: Layout) -> list[str]:
+        meta = self.metadata(refresh=True)
+        grids = self._prepare_read(layout, meta)
+        done: list[str] = []
+        setup = _Setup(meta, layout, grids, self._new_sheet_id, done)
+        requests_ = setup.build()
+        if requests_:
+            reason = self._send(requests_)
+            if reason:
+                raise WorkbookUnavailable(reason)
+            self._meta = None
+        return done
+
+    def _prepare_read(
+        self, layout: Layout, meta: Metadata
+    ) -> dict[str, list[list[dict[str, Any]]]]:
+        """Per existing tab of the layout: its cells (effective value, validation), rows 1-2,
+        or the whole tab when demo rows are to go in."""
+        present = [(tab, meta.find(tab.name)) for tab in layout.tabs]
+        ranges = [
+            quote_title(info.title) + ("" if layout.demo else f"!1:{min(2, info.rows)}")
+            for _, info in present
+            if info is not None
+        ]
+        if not ranges:
+            return {}
+        params: dict[str, Any] = {
+            "ranges": ranges,
+            "includeGridData": "true",
+            **_COMPACT,
+            "fields": "sheets(properties(sheetId,title),"
+            "data(rowData(values(effectiveValue,dataValidation))))",
+        }
+        try:
+            raw = self._call(lambda h: h.fetch_sheet_metadata(self.key, params))
+        except _Refused as err:
+            raise WorkbookUnavailable(f"Google Sheets refused to read the tabs: {err}") from None
+        grids: dict[str, list[list[dict[str, Any]]]] = {}
+        for sheet in raw.get("sheets") or []:
+            title = str((sheet.get("properties") or {}).get("title", ""))
+            data = (sheet.get("data") or [{}])[0]
+            grids[title] = [list(r.get("values") or []) for r in data.get("rowData") or []]
+        return grids
+
+
+_MOVED = "a tab was renamed, replaced or shortened while the sync ran: "
+
+
+def _skipped_reason(rows: int, *, nothing_written: bool) -> str:
+    what = "1 row" if rows == 1 else f"{rows} rows"
+    verb, them = ("was", "it") if rows == 1 else ("were", "them")
+    tail = "nothing was written; " if nothing_written else ""
+    return (
+        f"{what} changed in the sheet while the sync ran and {verb} left alone: {tail}"
+        f"the next cycle writes {them}"
+    )
+
+
+class _Build:
+    """The requests of one write, in order: tabs and columns first, then cells."""
+
+    def __init__(self, meta: Metadata, new_id: Callable[[set[int]], int]) -> None:
+        self.meta = meta
+        self.new_id = new_id
+        self.requests: list[dict[str, Any]] = []
+        self.written = 0
+        self.skipped_rows: set[tuple[str, int]] = set()
+        self.added: list[TabInfo] = []
+        self.widths: dict[int, int] = {}  # sheet id -> columns after this write
+        self.touched: set[int] = set()
+
+    def _columns(self, info: TabInfo, needed: int) -> None:
+        self.touched.add(info.sheet_id)
+        have = self.widths.get(info.sheet_id, info.columns)
+        if needed > have:
+            self.requests.append(
+                {
+                    "appendDimension": {
+                        "sheetId": info.sheet_id,
+                        "dimension": "COLUMNS",
+                        "length": needed - have,
+                    }
+                }
+            )
+            self.widths[info.sheet_id] = needed
+
+    def tabs(self, contents: Sequence[TabContent]) -> None:
+        for content in contents:
+            width = max((len(r) for r in content.rows), default=1) or 1
+            height = max(len(content.rows), 1)
+            # Looked up even when the read did not see it: the metadata may be newer.
+            info = self.meta.find(content.title)
+            if info is None:
+                taken = {t.sheet_id for t in self.meta.tabs} | {t.sheet_id for t in self.added}
+                info = TabInfo(self.new_id(taken), content.title, max(height, 100), max(width, 26))
+                self.requests.append(
+                    {
+                        "addSheet": {
+                            "properties": {
+                                "sheetId": info.sheet_id,
+                                "title": info.title,
+                                "gridProperties": {
+                                    "rowCount": info.rows,
+                                    "columnCount": info.columns,
+                                },
+                            }
+                        }
+                    }
+                )
+                self.requests += _widths(info.sheet_id, {0: 300, 1: 120, 2: 120, 3: 120, 4: 120})
+                self.added.append(info)
+            else:
+                self._columns(info, width)
+                if height > info.rows:
+                    self.requests.append(
+                        {
+                            "appendDimension": {
+                                "sheetId": info.sheet_id,
+                                "dimension": "ROWS",
+                                "length": height - info.rows,
+                            }
+                        }
+                    )
+                    info.rows = height
+            columns = self.widths.get(info.sheet_id, info.columns)
+            self.requests.append(_owned_tab_request(info, columns, content.rows))
+            self.written += sum(len(r) for r in content.rows)
+
+    def headers(self, headers: Sequence[HeaderChange], verified: Verified) -> None:
+        cells: dict[int, dict[tuple[int, int], dict[str, Any]]] = {}
+        for header in headers:
+            info = self.meta.find(header.tab)
+            if info is None or not verified.header_ok.get(header.tab):
+                self.skipped_rows.add((header.tab, 1))
+                continue
+            self._columns(info, header.col + 1)
+            cells.setdefault(info.sheet_id, {})[(0, header.col)] = _typed(header.name, "text")[0]
+            self.written += 1
+        for sheet_id, found in cells.items():
+            self.requests += [b.request() for b in blocks(sheet_id, _VALUE, found)]
+
+    def cells(self, changes: Sequence[CellChange], verified: Verified) -> None:
+        grouped: dict[tuple[int, str], dict[tuple[int, int], dict[str, Any]]] = {}
+        for change in changes:
+            info = self.meta.find(change.tab)
+            ok = verified.rows_ok.get(change.tab, set())
+            if info is None or change.row not in ok:
+                self.skipped_rows.add((change.tab, change.row))
+                continue
+            if change.input_fill:
+                now = verified.current.get(change.tab, {}).get(change.row, ())
+                if not is_blank(_at(now, change.col)):
+                    self.skipped_rows.add((change.tab, change.row))
+                    continue
+            self._columns(info, change.col + 1)
+            data, fields = change_cell(change)
+            grouped.setdefault((info.sheet_id, fields), {})[(change.row - 1, change.col)] = data
+            self.written += 1
+        for (sheet_id, fields), found in grouped.items():
+            self.requests += [b.request() for b in blocks(sheet_id, fields, found)]
+
+    def guards(self) -> list[dict[str, Any]]:
+        """Requests that make a batch fail unless each tab it writes by id still has the
+        title the read found: (re)setting a tab's own title changes nothing, while giving a
+        renamed tab back its old title clashes with the tab that now has it (which is the
+        one the read saw), and Google then refuses the whole batch."""
+        added = {t.sheet_id for t in self.added}
+        return [
+            {
+                "updateSheetProperties": {
+                    "properties": {"sheetId": info.sheet_id, "title": info.title},
+                    "fields": "title",
+                }
+            }
+            for info in self.meta.tabs
+            if info.sheet_id in self.touched and info.sheet_id not in added
+        ]
+
+    def commit(self) -> None:
+        """Bring the cached metadata up to date with what the write did."""
+        self.meta.tabs.extend(self.added)
+        for info in self.meta.tabs:
+            info.columns = self.widths.get(info.sheet_id, info.columns)
+
+
+def _widths(sheet_id: int, pixels: Mapping[int, int]) -> list[dict[str, Any]]:
+    return [
+        {
+            "updateDimensionProperties": {
+                "range": {
+                    "sheetId": sheet_id,
+                    "dimension": "COLUMNS",
+                    "startIndex": col,
+                    "endIndex": col + 1,
+                },
+                "properties": {"pixelSize": size},
+                "fields": "pixelSize",
+            }
+        }
+        for col, size in pixels.items()
+    ]
+
+
+def _owned_tab_request(
+    info: TabInfo, columns: int, rows: Sequence[Sequence[Value]]
+) -> dict[str, Any]:
+    """Clear the whole tab and write ``rows``; title rows (the first, and any after a blank
+    row) in bold, as the xlsx backend does."""
+    out = []
+    title_row = True
+    for row in rows:
+        values = []
+        for value in row:
+            data, _ = _typed(value, _kind_of(value))
+            if title_row:
+                data = {
+                    **data,
+                    "userEnteredFormat": {
+                        **data.get("userEnteredFormat", {}),
+                        "textFormat": {"bold": True},
+                    },
+                }
+            values.append(data)
+        out.append({"values": values})
+        title_row = not row
+    return {
+        "updateCells": {
+            "range": {
+                "sheetId": info.sheet_id,
+                "startRowIndex": 0,
+                "endRowIndex": info.rows,
+                "startColumnIndex": 0,
+                "endColumnIndex": columns,
+            },
+            "rows": out,
+            "fields": "userEnteredValue,userEnteredFormat",
+        }
+    }
+
+
+# --- init ----------------------------------------------------------------------------
+
+
+def _effective(cell: Mapping[str, Any]) -> object:
+    value = cell.get("effectiveValue") or {}
+    for name in ("stringValue", "numberValue", "boolValue"):
+        if name in value:
+            return value[name]
+    return None
+
+
+class _Setup:
+    """The one batchUpdate ``init`` sends: tabs, headers, freezes, dropdowns, protection, demo."""
+
+    def __init__(
+        self,
+        meta: Metadata,
+        layout: Layout,
+        grids: Mapping[str, list[list[dict[str, Any]]]],
+        new_id: Callable[[set[int]], int],
+        done: list[str],
+    ) -> None:
+        self.meta = meta
+        self.layout = layout
+        self.grids = grids
+        self.new_id = new_id
+        self.done = done
+        self.requests: list[dict[str, Any]] = []
+        self.tabs: dict[str, TabInfo] = {}
+        self.index: dict[str, dict[str, int]] = {}
+
+    def build(self) -> list[dict[str, Any]]:
+        if self.layout.demo:
+            self._refuse_filled_tabs()
+        for tab in self.layout.tabs:
+            self._tab(tab)
+        for tab in self.layout.tabs:
+            self._dropdowns(tab)
+            self._protect(tab)
+        if self.layout.demo:
+            self._demo()
+        return self.requests
+
+    def _grid(self, info: TabInfo | None) -> list[list[dict[str, Any]]]:
+        return self.grids.get(info.title, []) if info is not None else []
+
+    def _refuse_filled_tabs(self) -> None:
+        for tab in self.layout.tabs:
+            rows = self._grid(self.meta.find(tab.name))[1:]
+            if any(_effective(c) not in (None, "") for row in rows for c in row):
+                raise WorkbookUnavailable(
+                    f"the {tab.name} tab already has rows: --demo only fills an empty workbook"
+                )
+
+    def _tab(self, tab: Tab) -> None:
+        info = self.meta.find(tab.name)
+        width = len(tab.columns)
+        if info is None:
+            taken = {t.sheet_id for t in self.meta.tabs} | {t.sheet_id for t in self.tabs.values()}
+            info = TabInfo(self.new_id(taken), tab.name, 1000, max(26, width), frozen_rows=1)
+            self.requests.append(
+                {
+                    "addSheet": {
+                        "properties": {
+                            "sheetId": info.sheet_id,
+                            "title": info.title,
+                            "gridProperties": {
+                                "rowCount": info.rows,
+                                "columnCount": info.columns,
+                                "frozenRowCount": 1,
+                            },
+                        }
+                    }
+                }
+            )
+            self.done.append(f"added the {tab.name} tab")
+            header: list[object] = []
+        else:
+            header = [_effective(c) for c in (self._grid(info)[:1] or [[]])[0]]
+        self.tabs[tab.name] = info
+        present: dict[str, int] = {}
+        for at, value in enumerate(header):
+            if not is_blank(value):
+                present.setdefault(key(text(value)), at)
+        last = max(present.values(), default=-1)
+        added: dict[int, dict[str, Any]] = {}
+        widths: dict[int, int] = {}
+        names = []
+        for column in tab.columns:
+            if column.name == "Balance link" and not self.layout.balance_links:
+                continue
+            if key(column.name) in present:
+                continue
+            last += 1
+            present[key(column.name)] = last
+            cell = _with_fill(_typed(column.name, "text")[0], HEADER_FILL)
+            cell["userEnteredFormat"]["textFormat"] = {"bold": True}
+            added[last] = cell
+            widths[last] = _width(column) * 7
+            names.append(column.name)
+        self.index[tab.name] = present
+        if last + 1 > info.columns:
+            self.requests.append(
+                {
+                    "appendDimension": {
+                        "sheetId": info.sheet_id,
+                        "dimension": "COLUMNS",
+                        "length": last + 1 - info.columns,
+                    }
+                }
+            )
+            info.columns = last + 1
+        fields = f"{_VALUE},userEnteredFormat.textFormat.bold,{_BACKGROUND}"
+        cells = {(0, col): cell for col, cell in added.items()}
+        self.requests += [b.request() for b in blocks(info.sheet_id, fields, cells)]
+        self.requests += _widths(info.sheet_id, widths)
+        if names:
+            self.done.append(f"{tab.name}: added the columns {', '.join(names)}")
+        if info.frozen_rows == 0:
+            self.requests.append(
+                {
+                    "updateSheetProperties": {
+                        "properties": {
+                            "sheetId": info.sheet_id,
+                            "gridProperties": {"frozenRowCount": 1},
+                        },
+                        "fields": "gridProperties.frozenRowCount",
+                    }
+                }
+            )
+            self.done.append(f"{tab.name}: froze the header row")
+
+    def _has_dropdown(self, tab: Tab, col: int) -> bool:
+        rows = self._grid(self.meta.find(tab.name))
+        row = rows[1] if len(rows) > 1 else []
+        return col < len(row) and bool(row[col].get("dataValidation"))
+
+    def _dropdowns(self, tab: Tab) -> None:
+        info = self.tabs[tab.name]
+        for column in tab.columns:
+            if not column.choices and not column.choices_from:
+                continue
+            at = self.index[tab.name].get(key(column.name))
+            if at is None or self._has_dropdown(tab, at):
+                continue
+            if column.choices:
+                condition = {
+                    "type": "ONE_OF_LIST",
+                    "values": [{"userEnteredValue": c} for c in column.choices],
+                }
+            else:
+                assert column.choices_from is not None
+                source = self.tabs.get(column.choices_from)
+                source_at = self.index.get(column.choices_from, {}).get(
+                    key(column.choices_from.rstrip("s"))
+                )
+                if source is None or source_at is None:
+                    continue
+                letter = column_letter(source_at)
+                ref = f"={quote_title(source.title)}!${letter}$2:${letter}"
+                condition = {"type": "ONE_OF_RANGE", "values": [{"userEnteredValue": ref}]}
+            self.requests.append(
+                {
+                    "setDataValidation": {
+                        "range": {
+                            "sheetId": info.sheet_id,
+                            "startRowIndex": 1,
+                            "startColumnIndex": at,
+                            "endColumnIndex": at + 1,
+                        },
+                        "rule": {
+                            "condition": condition,
+                            "inputMessage": f"Pick a {column.name} from the list "
+                            "(or keep what you typed).",
+                            "strict": False,
+                            "showCustomUi": True,
+                        },
+                    }
+                }
+            )
+            self.done.append(f"{tab.name}: added a dropdown to {column.name}")
+
+    def _protect(self, tab: Tab) -> None:
+        info = self.tabs[tab.name]
+        covered = {
+            int((p.get("range") or {}).get("startColumnIndex", -1))
+            for p in info.protected
+            if (p.get("range") or {}).get("endColumnIndex") is not None
+        }
+        names = []
+        for column in tab.computed:
+            at = self.index[tab.name].get(key(column.name))
+            if at is None or at in covered:
+                continue
+            self.requests.append(
+                {
+                    "addProtectedRange": {
+                        "protectedRange": {
+                            "range": {
+                                "sheetId": info.sheet_id,
+                                "startColumnIndex": at,
+                                "endColumnIndex": at + 1,
+                            },
+                            "description": f"{column.name}: {PROTECTED_NOTE}",
+                            "warningOnly": True,
+                        }
+                    }
+                }
+            )
+            names.append(column.name)
+        if names:
+            self.done.append(
+                f"{tab.name}: protected {', '.join(names)} (a warning only: the sync writes these)"
+            )
+
+    def _demo(self) -> None:
+        fields = f"{_VALUE},{_NUMBER_FORMAT}"
+        for tab in self.layout.tabs:
+            rows: Sequence[Mapping[str, object]] = self.layout.demo.get(tab.name, ())
+            info = self.tabs[tab.name]
+            index = self.index[tab.name]
+            cells: dict[tuple[int, int], dict[str, Any]] = {}
+            for r, row in enumerate(rows, start=1):
+                for name, value in row.items():
+                    kind = "date" if isinstance(value, date) else _kind_of(value)
+                    cells[(r, index[key(name)])] = _typed(value, kind)[0]
+            # Gaps between demo columns become explicit empty cells inside a block.
+            filled = _fill_gaps(cells)
+            self.requests += [b.request() for b in blocks(info.sheet_id, fields, filled)]
+            if rows:
+                self.done.append(f"{tab.name}: added {len(rows)} demo rows")
+
+
+def _fill_gaps(
+    cells: Mapping[tuple[int, int], dict[str, Any]],
+) -> dict[tuple[int, int], dict[str, Any]]:
+    """Each row's cells from its first to its last column, empty ones in between."""
+    out = dict(cells)
+    by_row: dict[int, list[int]] = {}
+    for r, c in cells:
+        by_row.setdefault(r, []).append(c)
+    for r, cols in by_row.items():
+        for c in range(min(cols), max(cols)):
+            out.setdefault((r, c), {})
+    return out
+
+
+def _width(column: Column) -> int:
+    """Column width in characters, as the xlsx backend sets it."""
+    if column.name in ("Sync note", "Notes", "Shared with", "Balance link"):
+        return 36
+    if column.name == "Progress":
+        return 20
+    return max(12, len(column.name) + 4)
