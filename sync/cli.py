@@ -160,8 +160,9 @@ def sync(path: Path, *, quiet: bool, dry_run: bool, as_json: bool) -> None:
             + "; ".join(str(p) for p in report.structural),
             EXIT_WORKBOOK,
         )
-    if report.outcome.reason and not report.outcome.written:
-        raise Failure(report.outcome.reason, EXIT_WORKBOOK)
+    outcome = report.outcome
+    if outcome.reason and not outcome.written and not outcome.retry_next_cycle:
+        raise Failure(outcome.reason, EXIT_WORKBOOK)
 
 
 def _dry_run(config: Config) -> CycleReport:

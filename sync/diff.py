@@ -36,6 +36,19 @@ def plan(
         fills = snapshot.fills.get(tab.title, {})
         for name, col in sorted(tab.new_headers.items(), key=lambda item: item[1]):
             headers.append(HeaderChange(tab.title, col, name))
+        # Rows with any computed value to rewrite: where colors cannot be read,
+        # a row's colors are written whenever anything in it is.
+        changed_rows = {
+            i
+            for column in tab.columns
+            for i, new in enumerate(column.values)
+            if not same(
+                _at(table.rows[i], tab.positions[column.name]),
+                new,
+                column.kind,
+                snapshot.numbers_are_dates,
+            )
+        }
         for column in tab.columns:
             col = tab.positions[column.name]
             current_fills = fills.get(col)
@@ -45,10 +58,8 @@ def plan(
                 old = _at(table.rows[i], col)
                 fill = column.fills[i] if column.fills is not None else None
                 set_value = not same(old, new, column.kind, snapshot.numbers_are_dates)
-                # Where the backend could not read the current fills, the fill
-                # travels with the value, so an idle cycle still writes nothing.
                 set_fill = column.fills is not None and (
-                    set_value
+                    i in changed_rows
                     if current_fills is None
                     else (current_fills[i] if i < len(current_fills) else None) != fill
                 )

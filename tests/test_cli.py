@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import openpyxl
@@ -12,6 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from sync.cli import cli
+
+NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -241,4 +244,34 @@ def test_check_names_what_a_save_would_lose_and_exits_3(practice: Path) -> None:
     assert result.exit_code == 3  # type: ignore[attr-defined]
     assert "problem: the workbook contains charts; creditsheet will not save over it" in (
         result.output  # type: ignore[attr-defined]
+    )
+
+
+def test_a_workbook_changed_during_the_sync_exits_0_and_says_so(practice: Path) -> None:
+    from sync.backends.xlsx import XlsxBackend
+    from sync.cli import summary
+    from sync.config import load
+    from sync.cycle import run_cycle
+
+    config = load(practice)
+
+    class EditedMeanwhile(XlsxBackend):
+        """The practitioner saves the file between the sync's read and its write."""
+
+        def read(self) -> object:  # type: ignore[override]
+            snapshot = super().read()
+            wb = openpyxl.load_workbook(self.path)
+            wb["Clients"]["B10"] = "daniel@example.com"
+            wb.save(self.path)
+            return snapshot
+
+    report = run_cycle(config, EditedMeanwhile(config.workbook_path), now=lambda: NOW)
+    assert not report.outcome.written
+    assert report.outcome.retry_next_cycle
+    assert "changed on disk since it was read" in summary(report)
+    # The next sync starts from the edited file and writes.
+    result = invoke("sync", "--config", str(practice))
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert openpyxl.load_workbook(config.workbook_path)["Clients"]["B10"].value == (
+        "daniel@example.com"
     )

@@ -116,6 +116,9 @@ class WriteOutcome:
     cells_written: int = 0
     rows_skipped: int = 0
     requests: int = 0
+    #: Nothing is wrong with the workbook: it changed while the cycle ran, and
+    #: the next cycle writes what this one could not.
+    retry_next_cycle: bool = False
 
 
 @dataclass(frozen=True)

@@ -661,7 +661,10 @@ class GoogleBackend:
                 verified = self._verify(snapshot, plan, meta)
             except _Refused:
                 self._meta = None
-                return outcome(_MOVED + "nothing was written; the next cycle reads it again")
+                return outcome(
+                    _MOVED + "nothing was written; the next cycle reads it again",
+                    retry_next_cycle=True,
+                )
         build = _Build(meta, self._new_sheet_id)
         build.tabs(plan.tabs)
         build.headers(plan.headers, verified)
@@ -669,13 +672,14 @@ class GoogleBackend:
         skipped = len(build.skipped_rows)
         if not build.requests:
             reason = _skipped_reason(skipped, nothing_written=True)
-            return outcome(reason, written=False, rows_skipped=skipped)
+            return outcome(reason, written=False, rows_skipped=skipped, retry_next_cycle=True)
         refused = self._send(build.requests, guards=build.guards())
         if refused is not None:
             return outcome(refused, written=False, rows_skipped=skipped)
         build.commit()
         return outcome(
             _skipped_reason(skipped, nothing_written=False) if skipped else None,
+            retry_next_cycle=bool(skipped),
             written=True,
             cells_written=build.written,
             rows_skipped=skipped,

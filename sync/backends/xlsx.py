@@ -152,9 +152,9 @@ class XlsxBackend:
             return WriteOutcome(written=False, reason=self._blocked_reason(snapshot.write_blockers))
         version = snapshot.version
         assert isinstance(version, FileVersion)
-        reason = self._cannot_write_now(version)
-        if reason:
-            return WriteOutcome(written=False, reason=reason)
+        refusal = self._cannot_write_now(version)
+        if refusal:
+            return refusal
         wb, dropped = self._load_full(version.data)
         if dropped:
             # Only a full load parses the extensions (the read streams past them).
@@ -163,9 +163,9 @@ class XlsxBackend:
         if reason:
             return WriteOutcome(written=False, reason=reason)
         skipped = _apply(wb, plan)
-        reason = self._save(wb, version)
-        if reason:
-            return WriteOutcome(written=False, reason=reason)
+        refusal = self._save(wb, version)
+        if refusal:
+            return refusal
         return WriteOutcome(
             written=True, cells_written=plan.size - skipped, rows_skipped=skipped, requests=1
         )
@@ -177,23 +177,34 @@ class XlsxBackend:
             "nothing was written (keep those in a separate workbook)"
         )
 
-    def _cannot_write_now(self, version: FileVersion) -> str | None:
+    def _cannot_write_now(self, version: FileVersion) -> WriteOutcome | None:
+        """Why the file must not be written now, as the outcome to report; None if it may."""
         for lock in lock_files(self.path):
             if lock.exists():
-                return (
-                    f"{self.path.name} is open in a spreadsheet program ({lock.name} exists): "
-                    "nothing was written; close it and the next sync will write"
+                return WriteOutcome(
+                    written=False,
+                    reason=(
+                        f"{self.path.name} is open in a spreadsheet program ({lock.name} "
+                        "exists): nothing was written; close it and the next sync will write"
+                    ),
                 )
         try:
             stat = self.path.stat()
         except OSError:
-            return f"{self.path.name} disappeared since it was read: nothing was written"
+            return WriteOutcome(
+                written=False,
+                reason=f"{self.path.name} disappeared since it was read: nothing was written",
+            )
         if (stat.st_mtime_ns, stat.st_size) != (version.mtime_ns, version.size):
             current = hashlib.sha256(self.path.read_bytes()).hexdigest()
             if current != version.digest:
-                return (
-                    f"{self.path.name} changed on disk since it was read: nothing was written; "
-                    "the next sync starts from the new file"
+                return WriteOutcome(
+                    written=False,
+                    reason=(
+                        f"{self.path.name} changed on disk since it was read: nothing was "
+                        "written; the next sync starts from the new file"
+                    ),
+                    retry_next_cycle=True,
                 )
         return None
 
@@ -203,8 +214,8 @@ class XlsxBackend:
             wb = openpyxl.load_workbook(io.BytesIO(data), rich_text=True)
         return wb, dropped
 
-    def _save(self, wb: Workbook, version: FileVersion | None) -> str | None:
-        """Save beside the workbook and rename over it; a reason if it could not."""
+    def _save(self, wb: Workbook, version: FileVersion | None) -> WriteOutcome | None:
+        """Save beside the workbook and rename over it; the refusal if it could not."""
         folder = self.path.parent
         fd, temp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
         temp = Path(temp_name)
@@ -214,9 +225,9 @@ class XlsxBackend:
                 handle.flush()
                 os.fsync(handle.fileno())
             if version is not None:
-                reason = self._cannot_write_now(version)
-                if reason:
-                    return reason
+                refusal = self._cannot_write_now(version)
+                if refusal:
+                    return refusal
                 with contextlib.suppress(OSError):
                     os.chmod(temp, self.path.stat().st_mode & 0o7777)
             os.replace(temp, self.path)
@@ -237,9 +248,9 @@ class XlsxBackend:
                 raise WorkbookUnavailable(self._blocked_reason(snapshot.write_blockers))
             assert isinstance(snapshot.version, FileVersion)
             version = snapshot.version
-            reason = self._cannot_write_now(version)
-            if reason:
-                raise WorkbookUnavailable(reason)
+            refusal = self._cannot_write_now(version)
+            if refusal:
+                raise WorkbookUnavailable(refusal.reason or "the workbook cannot be written now")
             wb, dropped = self._load_full(version.data)
             if dropped:
                 raise WorkbookUnavailable(self._blocked_reason(dropped))
@@ -257,9 +268,9 @@ class XlsxBackend:
             _dropdowns(sheets, tab, done)
         if layout.demo:
             _fill_demo(sheets, layout, done)
-        reason = self._save(wb, version)
-        if reason:
-            raise WorkbookUnavailable(reason)
+        refusal = self._save(wb, version)
+        if refusal:
+            raise WorkbookUnavailable(refusal.reason or "the workbook cannot be written now")
         return done
 
 

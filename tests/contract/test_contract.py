@@ -173,3 +173,13 @@ def test_a_changed_input_is_picked_up_and_typed_inputs_are_never_changed(
     row = harness.values("Packages")[1]
     assert row[:5] == ["ann-01", "ann lee", "my pack", "5", "2026-10-01"]
     assert row[6:9] == [3, 2, "Low"]
+
+
+def test_a_client_row_with_a_problem_gets_a_red_blank_credits_cell(harness: Harness) -> None:
+    clients = [*CLIENTS, ["ann lee", None, "Monthly"]]  # a duplicate name
+    backend = harness.create({"Clients": clients, "Packages": PACKAGES, "Sessions": SESSIONS})
+    cycle(backend)
+    rows = harness.values("Clients")
+    assert rows[3][3:] == [None, "Client: 'ann lee' is already on row 2"]
+    assert harness.fill("Clients", 4, 4) == "#F4C7C3"
+    assert not cycle(backend).plan  # type: ignore[attr-defined]
