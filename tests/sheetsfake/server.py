@@ -32,6 +32,14 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet."""
 
+    def setup(self) -> None:
+        super().setup()
+        self.server.open_connections.add(self.connection)  # type: ignore[attr-defined]
+
+    def finish(self) -> None:
+        self.server.open_connections.discard(self.connection)  # type: ignore[attr-defined]
+        super().finish()
+
     def _send(self, status: int, headers: dict[str, str], content: bytes) -> None:
         self.send_response(status)
         for name, value in headers.items():
@@ -87,6 +95,8 @@ class FakeServer:
         handler = type("Handler", (_Handler,), {"fake": fake})
         self.fake = fake
         self.httpd = ThreadingHTTPServer((host, port), handler)
+        # Kept so close() can drop them: going away means live connections too.
+        self.httpd.open_connections = set()  # type: ignore[attr-defined]
         self.httpd.daemon_threads = True
         self.httpd.block_on_close = False
         self._thread = threading.Thread(
@@ -103,8 +113,12 @@ class FakeServer:
         return self
 
     def close(self) -> None:
+        """Stop listening and drop every open connection, as a server that goes away does."""
         self.httpd.shutdown()
         self.httpd.server_close()
+        for connection in list(self.httpd.open_connections):  # type: ignore[attr-defined]
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
         self._thread.join(timeout=5)
 
     def __enter__(self) -> FakeServer:
