@@ -51,7 +51,7 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends chromium; }
 	@chromium --version 2>/dev/null
 
-## The benchmark: every case at 1k, 10k and 100k sessions on both backends; results
+## The benchmark (xlsx): every case at 1k, 10k and 100k sessions; results
 ## go to docs/performance.md. SIZES=1000,1000000 for others (1M takes a while).
 SIZES ?= 1000,10000,100000
 bench: $(STAMP)
