@@ -4,6 +4,8 @@
     python -m bench.case sync-xlsx DIR/work.xlsx  # one cycle: phases, cells, peak RSS
     python -m bench.case add-session DIR/work.xlsx
     python -m bench.case floor-xlsx DIR/work.xlsx # openpyxl's own load + save
+    python -m bench.case seed-google 100000 DIR   # DIR/seed.json for the Sheets fake
+    python -m bench.case sync-google URL [--add-session]
 
 A fresh process per measurement keeps each peak memory figure its own.
 """
@@ -14,12 +16,15 @@ import json
 import resource
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import openpyxl
+import requests
 
 from bench.generate import TODAY, cells, one_more_session, practice
+from rules.values import date_to_serial
+from sync.backends.google import GoogleBackend
 from sync.backends.xlsx import XlsxBackend
 from sync.config import Config
 from sync.cycle import run_cycle
@@ -81,6 +86,69 @@ def floor_xlsx(path: Path) -> dict[str, object]:
     }
 
 
+def seed_google(sessions: int, folder: Path) -> dict[str, object]:
+    """A seed file for ``python -m tests.sheetsfake`` (dates as serial numbers, as Google has)."""
+    tabs = practice(sessions)
+    sheets = {
+        title: [[date_to_serial(v) if isinstance(v, date) else v for v in row] for row in rows]
+        for title, rows in tabs.items()
+    }
+    seed = {"spreadsheets": [{"id": "bench", "title": "Practice", "sheets": sheets}]}
+    (folder / "seed.json").write_text(json.dumps(seed))
+    return {"cells": cells(tabs)}
+
+
+def sync_google(url: str, *, add_session: bool) -> dict[str, object]:
+    """One steady-state cycle (metadata already cached, as in a running daemon)."""
+    backend = GoogleBackend("bench", endpoint=url)
+    backend.metadata()
+    seen: list[tuple[str, bytes, bytes]] = []
+    session = backend.client().session
+    session.hooks["response"].append(
+        lambda r, *args, **kwargs: seen.append(
+            (r.request.method or "", _body(r.request), r.content)
+        )
+    )
+    if add_session:
+        row = one_more_session({"Clients": [[], ["Client 000000"]]})
+        requests.post(
+            f"{url}/v4/spreadsheets/bench/values/Sessions!A1:append",
+            params={"valueInputOption": "RAW"},
+            json={"values": [[date_to_serial(TODAY), str(row[1]), "", str(row[3])]]},
+            timeout=60,
+        ).raise_for_status()
+        seen.clear()
+    wall, cpu = time.perf_counter(), time.process_time()
+    report = run_cycle(CONFIG, backend, now=lambda: NOW)
+    out: dict[str, object] = {
+        "wall": time.perf_counter() - wall,
+        "cpu": time.process_time() - cpu,
+        "phases": report.phases,
+        "phases_cpu": report.cpu,
+        "written": report.outcome.written,
+        "reason": report.outcome.reason,
+        "requests": len(seen),
+        "sent": sum(len(body) for _, body, _ in seen),
+        "received": sum(len(content) for _, _, content in seen),
+    }
+    # The floor: decode what was read, encode what was written (the JSON work any
+    # client must do for this cycle).
+    floor = time.process_time()
+    json.loads(seen[0][2])
+    for method, body, _ in seen[1:]:
+        if method == "POST" and body:
+            json.dumps(json.loads(body))
+    out["floor"] = time.process_time() - floor
+    return out
+
+
+def _body(request: requests.PreparedRequest) -> bytes:
+    body = request.body or b""
+    if isinstance(body, str):
+        return body.encode()
+    return body if isinstance(body, bytes) else b""
+
+
 def main(argv: list[str]) -> None:
     what, *args = argv
     if what == "make-xlsx":
@@ -91,6 +159,10 @@ def main(argv: list[str]) -> None:
         out = add_session(Path(args[0]))
     elif what == "floor-xlsx":
         out = floor_xlsx(Path(args[0]))
+    elif what == "seed-google":
+        out = seed_google(int(args[0]), Path(args[1]))
+    elif what == "sync-google":
+        out = sync_google(args[0], add_session=args[1:] == ["--add-session"])
     else:
         raise SystemExit(f"unknown measurement {what!r}")
     out["peak_rss_mib"] = peak_rss_mib()
