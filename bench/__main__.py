@@ -5,9 +5,10 @@
     python -m bench --out docs/performance.md
 
 For each size and backend: a first sync, a sync after one new session, an idle
-sync, and the floor the cycle is measured against (xlsx: openpyxl's own load and
-save of the same file; google: decoding the read response plus encoding the
-write request, the JSON work any client must do).
+sync (the second of two in one process, as a running daemon's), and the floor
+the cycle is measured against (xlsx: openpyxl's own load and save of the same
+file; google: decoding the read response plus encoding the write request, the
+JSON work any client must do).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def xlsx_rows(sessions: int, folder: Path) -> list[dict[str, object]]:
     work = folder / "work.xlsx"
     shutil.copy(folder / "unsynced.xlsx", work)
     first = measure("sync-xlsx", str(work))
-    idle = measure("sync-xlsx", str(work))
+    idle = measure("sync-xlsx", str(work), "--steady")
     measure("add-session", str(work))
     one = measure("sync-xlsx", str(work))
     floor = measure("floor-xlsx", str(work))
@@ -163,7 +164,8 @@ def google_rows(sessions: int, folder: Path) -> list[dict[str, object]]:
         assert fake.stdout is not None
         url = fake.stdout.readline().strip()
         rows = []
-        for case, extra in (("first", ()), ("one session", ("--add-session",)), ("idle", ())):
+        cases = (("first", ()), ("one session", ("--add-session",)), ("idle", ("--steady",)))
+        for case, extra in cases:
             data = measure("sync-google", url, *extra)
             rows.append(
                 {

@@ -1,7 +1,7 @@
 """One measurement in a fresh process, printed as one JSON line.
 
     python -m bench.case make-xlsx 100000 DIR     # write DIR/unsynced.xlsx (not timed)
-    python -m bench.case sync-xlsx DIR/work.xlsx  # one cycle: phases, cells, peak RSS
+    python -m bench.case sync-xlsx DIR/work.xlsx [--steady]  # one cycle: phases, peak RSS
     python -m bench.case add-session DIR/work.xlsx
     python -m bench.case floor-xlsx DIR/work.xlsx # openpyxl's own load + save
     python -m bench.case seed-google 100000 DIR   # DIR/seed.json for the Sheets fake
@@ -27,7 +27,7 @@ from rules.values import date_to_serial
 from sync.backends.google import GoogleBackend
 from sync.backends.xlsx import XlsxBackend
 from sync.config import Config
-from sync.cycle import run_cycle
+from sync.cycle import CleanMemo, run_cycle
 
 NOW = datetime(TODAY.year, TODAY.month, TODAY.day, 12, tzinfo=UTC)
 CONFIG = Config.model_validate({"sync": {"timezone": "Europe/London"}})
@@ -48,9 +48,13 @@ def make_xlsx(sessions: int, folder: Path) -> dict[str, object]:
     return {"cells": cells(tabs), "bytes": (folder / "unsynced.xlsx").stat().st_size}
 
 
-def sync_xlsx(path: Path) -> dict[str, object]:
+def sync_xlsx(path: Path, *, steady: bool = False) -> dict[str, object]:
+    """One cycle; ``steady``: the second of two in one process, as a running daemon's."""
+    backend, memo = XlsxBackend(path), CleanMemo()
+    if steady:
+        run_cycle(CONFIG, backend, now=lambda: NOW, memo=memo)
     wall, cpu = time.perf_counter(), time.process_time()
-    report = run_cycle(CONFIG, XlsxBackend(path), now=lambda: NOW)
+    report = run_cycle(CONFIG, backend, now=lambda: NOW, memo=memo)
     return {
         "wall": time.perf_counter() - wall,
         "cpu": time.process_time() - cpu,
@@ -98,10 +102,12 @@ def seed_google(sessions: int, folder: Path) -> dict[str, object]:
     return {"cells": cells(tabs)}
 
 
-def sync_google(url: str, *, add_session: bool) -> dict[str, object]:
-    """One steady-state cycle (metadata already cached, as in a running daemon)."""
-    backend = GoogleBackend("bench", endpoint=url)
+def sync_google(url: str, *, add_session: bool, steady: bool = False) -> dict[str, object]:
+    """One cycle with metadata cached, as in a running daemon; ``steady``: after a first."""
+    backend, memo = GoogleBackend("bench", endpoint=url), CleanMemo()
     backend.metadata()
+    if steady:
+        run_cycle(CONFIG, backend, now=lambda: NOW, memo=memo)
     seen: list[tuple[str, bytes, bytes]] = []
     session = backend.client().session
     session.hooks["response"].append(
@@ -119,7 +125,7 @@ def sync_google(url: str, *, add_session: bool) -> dict[str, object]:
         ).raise_for_status()
         seen.clear()
     wall, cpu = time.perf_counter(), time.process_time()
-    report = run_cycle(CONFIG, backend, now=lambda: NOW)
+    report = run_cycle(CONFIG, backend, now=lambda: NOW, memo=memo)
     out: dict[str, object] = {
         "wall": time.perf_counter() - wall,
         "cpu": time.process_time() - cpu,
@@ -154,7 +160,7 @@ def main(argv: list[str]) -> None:
     if what == "make-xlsx":
         out = make_xlsx(int(args[0]), Path(args[1]))
     elif what == "sync-xlsx":
-        out = sync_xlsx(Path(args[0]))
+        out = sync_xlsx(Path(args[0]), steady="--steady" in args[1:])
     elif what == "add-session":
         out = add_session(Path(args[0]))
     elif what == "floor-xlsx":
@@ -162,7 +168,9 @@ def main(argv: list[str]) -> None:
     elif what == "seed-google":
         out = seed_google(int(args[0]), Path(args[1]))
     elif what == "sync-google":
-        out = sync_google(args[0], add_session=args[1:] == ["--add-session"])
+        out = sync_google(
+            args[0], add_session="--add-session" in args[1:], steady="--steady" in args[1:]
+        )
     else:
         raise SystemExit(f"unknown measurement {what!r}")
     out["peak_rss_mib"] = peak_rss_mib()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from notifier.send import Sender
@@ -22,7 +22,7 @@ from sync.alerts import deliver, send_pending
 from sync.backends.base import Backend, WorkbookUnavailable
 from sync.balance import client_keys_from_tables, ensure_tokens, links, publish
 from sync.config import Config
-from sync.cycle import CycleReport, run_cycle
+from sync.cycle import CleanMemo, CycleReport, run_cycle
 from sync.reporting import queue_report, record_cycle
 from sync.state import StateStore
 
@@ -37,6 +37,8 @@ class Parts:
     backend: Backend
     store: StateStore
     sender: Sender
+    #: The last clean cycle's result, reused while nothing changes (see run_cycle).
+    memo: CleanMemo = field(default_factory=CleanMemo)
 
     def close(self) -> None:
         self.store.close()
@@ -61,6 +63,7 @@ def sync_once(
             dry_run=dry_run,
             proceed=proceed,
             links_for=balance_links(config, store, now, create=not dry_run),
+            memo=parts.memo,
         )
     except WorkbookUnavailable as err:
         if not dry_run:

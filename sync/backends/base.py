@@ -36,6 +36,9 @@ class Snapshot:
     write_blockers: tuple[str, ...] = ()
     #: Backend-private proof of what was read (xlsx: the file's bytes and stat).
     version: object = None
+    #: A fingerprint of everything read (None: the backend has none). Two reads
+    #: with the same digest hold the same tables, so the same results follow.
+    digest: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
