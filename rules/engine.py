@@ -64,6 +64,10 @@ from rules.tabs import TabView, view
 from rules.values import key
 
 CORE_TABS = frozenset({CLIENTS.name, PACKAGES.name, SESSIONS.name})
+#: The longest Sync note written, far past any real reason: a note quoting huge typed
+#: values must still fit a cell (xlsx 32,767 characters, Google 50,000) and read back
+#: as written, or every cycle would rewrite it (xlsx) or fail the write (Google).
+MAX_NOTE = 2_000
 
 
 @dataclass(frozen=True)
@@ -163,7 +167,10 @@ def decide(
     clients_v, packages_v, sessions_v = parsed.views
     clients, templates, packages = parsed.clients, parsed.templates, parsed.packages
     session_book, templates_v, p4 = parsed.sessions, parsed.templates_view, parsed.templates_problem
-    ledger = deduct(session_book, packages, settings, can_fill=sessions_v.has("Package ID"))
+    # A pick is written only where it stays put: with no Package ID column on Packages
+    # the IDs are worked out afresh each cycle, and a written one would count as taken.
+    can_fill = sessions_v.has("Package ID") and packages_v.has("Package ID")
+    ledger = deduct(session_book, packages, settings, can_fill=can_fill)
 
     package_results = tuple(_package_result(p, ledger, today, settings) for p in packages.valid)
     credits = _client_credits(clients, packages, package_results)
@@ -282,6 +289,8 @@ class _Columns:
     def set(self, row: int, column: str, value: Value, fill: str | None = None) -> None:
         if column not in self.v.index:
             return
+        if column == SYNC_NOTE and isinstance(value, str) and len(value) > MAX_NOTE:
+            value = value[: MAX_NOTE - 1] + "…"
         if column not in self.values:
             self.values[column] = [None] * self.n
         self.values[column][row - 2] = value

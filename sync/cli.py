@@ -28,6 +28,7 @@ from sync.backends.base import WorkbookUnavailable
 from sync.config import Config, ConfigError, config_path, load
 from sync.cycle import CycleReport, change_lines, run_cycle, today_in
 from sync.daemon import Daemon
+from sync.keyfile import check_key_file
 from sync.lock import AlreadyRunning, InstanceLock
 from sync.reporting import ReportError, report_text, send_report, status_lines, test_email
 from sync.service import balance_links, sync_once
@@ -225,6 +226,9 @@ def check(path: Path, *, quiet: bool) -> None:
     """
     config = load(path)
     click.echo(f"ok: config {path}")
+    if config.workbook.backend == "google" and config.workbook.credentials:
+        for warning in check_key_file(config.resolve(config.workbook.credentials)):
+            click.echo(f"warning: {warning}")
     backend = bootstrap.backend(config)
     report = run_cycle(config, backend, now=bootstrap.now, dry_run=True)
     click.echo(f"ok: workbook {backend.where} can be read")

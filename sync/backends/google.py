@@ -43,7 +43,7 @@ from gspread.exceptions import APIError, NoValidUrlKeyFound
 from gspread.utils import extract_id_from_url
 
 from rules.model import Table, Value
-from rules.schema import DASHBOARD, TABS, CellKind, Column, Tab
+from rules.schema import DASHBOARD, PACKAGES, SESSIONS, TABS, CellKind, Column, Tab
 from rules.tabs import column_letter
 from rules.values import date_to_serial, is_blank, key, text
 from sync.backends.base import (
@@ -57,6 +57,7 @@ from sync.backends.base import (
     WritePlan,
 )
 from sync.backends.retry import RetryingHTTPClient, RetryPolicy, SheetsUnreachable
+from sync.keyfile import check_key_file
 
 log = logging.getLogger(__name__)
 
@@ -503,6 +504,8 @@ class GoogleBackend:
                         "(see docs/google.md)"
                     )
                 credentials, self.email = load_service_account(self.key_file)
+                for warning in check_key_file(self.key_file):
+                    log.warning(warning)
                 session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
             self._http = RetryingHTTPClient(
                 session,
@@ -834,6 +837,11 @@ class GoogleBackend:
 _MOVED = "a tab was renamed, replaced or shortened while the sync ran: "
 
 
+def _is_id_fill(change: CellChange, tab: str) -> bool:
+    """A blank ``Package ID`` cell of ``tab`` being filled."""
+    return change.input_fill and key(change.tab) == key(tab) and change.column == "Package ID"
+
+
 def _skipped_reason(rows: int, *, nothing_written: bool) -> str:
     what = "1 row" if rows == 1 else f"{rows} rows"
     verb, them = ("was", "it") if rows == 1 else ("were", "them")
@@ -929,23 +937,40 @@ class _Build:
 
     def cells(self, changes: Sequence[CellChange], verified: Verified) -> None:
         grouped: dict[tuple[int, str], dict[tuple[int, int], dict[str, Any]]] = {}
+        # A new package's ID is given in the same write as the sessions that name it: when
+        # the package row is left alone, so are they. Otherwise they would name an ID that
+        # no row gets (the next cycle numbers new packages past every ID already named) and
+        # stay Invalid, their credits undeducted, until a person fixes them.
+        withheld = {
+            key(text(c.new))
+            for c in changes
+            if _is_id_fill(c, PACKAGES.name) and not self._writable(c, verified)
+        }
         for change in changes:
             info = self.meta.find(change.tab)
-            ok = verified.rows_ok.get(change.tab, set())
-            if info is None or change.row not in ok:
+            if info is None or not self._writable(change, verified):
                 self.skipped_rows.add((change.tab, change.row))
                 continue
-            if change.input_fill:
-                now = verified.current.get(change.tab, {}).get(change.row, ())
-                if not is_blank(_at(now, change.col)):
-                    self.skipped_rows.add((change.tab, change.row))
-                    continue
+            if _is_id_fill(change, SESSIONS.name) and key(text(change.new)) in withheld:
+                self.skipped_rows.add((change.tab, change.row))
+                continue
             self._columns(info, change.col + 1)
             data, fields = change_cell(change)
             grouped.setdefault((info.sheet_id, fields), {})[(change.row - 1, change.col)] = data
             self.written += 1
         for (sheet_id, fields), found in grouped.items():
             self.requests += [b.request() for b in blocks(sheet_id, fields, found)]
+
+    def _writable(self, change: CellChange, verified: Verified) -> bool:
+        """The row is still the one read, and a blank input cell to fill is still blank."""
+        if self.meta.find(change.tab) is None:
+            return False
+        if change.row not in verified.rows_ok.get(change.tab, set()):
+            return False
+        if change.input_fill:
+            now = verified.current.get(change.tab, {}).get(change.row, ())
+            return is_blank(_at(now, change.col))
+        return True
 
     def guards(self) -> list[dict[str, Any]]:
         """Requests that make a batch fail unless each tab it writes by id still has the

@@ -521,8 +521,29 @@ def _set_value(cell: Cell, value: Value, kind: str) -> None:
     elif kind == "number" and isinstance(value, int | float | Decimal):
         cell.value = int(value) if value == int(value) else float(value)
     else:
-        cell.value = str(value)
+        cell.value = _as_stored(str(value))
         cell.data_type = "s"  # text, never a formula, whatever it starts with
+
+
+#: What an xlsx file cannot hold as it is: control characters (openpyxl refuses them,
+#: which failed the whole write), and text that reads as Excel's escape for one.
+_UNSTORABLE = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f]|_x[0-9A-Fa-f]{4}_|[\ud800-\udfff\ufffe\uffff]"
+)
+
+
+def _as_stored(value: str) -> str:
+    """Text as Excel stores it, so it reads back as it was: ``\\x07`` as ``_x0007_``, a
+    typed ``_x0041_`` as ``_x005F_x0041_``. (Non-characters, which no read can return,
+    become U+FFFD.)"""
+
+    def escape(match: re.Match[str]) -> str:
+        found = match.group()
+        if len(found) > 1:
+            return "_x005F" + found
+        return f"_x{ord(found):04X}_" if found < " " else "\ufffd"
+
+    return _UNSTORABLE.sub(escape, value)
 
 
 @functools.lru_cache(maxsize=64)
