@@ -56,3 +56,12 @@ browser:
 SIZES ?= 1000,10000,100000
 bench: $(STAMP)
 	$(BIN)/python -m bench --sizes $(SIZES) --out docs/performance.md
+
+## The full-size safety runs behind docs/reliability.md: >= 30 crash runs, 10,000+ hostile
+## examples, every xlsx fault, 100+ Google races and 200+ fault cycles; figures go to
+## test-artifacts/reliability/*-full.json.
+.PHONY: reliability
+reliability: $(STAMP)
+	CREDITSHEET_FULL=1 $(BIN)/python -m pytest -q tests/test_safety_crash.py \
+	  tests/test_safety_xlsx.py tests/test_safety_input.py tests/test_safety_security.py \
+	  tests/test_safety_google.py
