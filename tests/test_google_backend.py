@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -20,29 +20,13 @@ from rules.tabs import column_letter
 from sync.backends.base import Layout, Snapshot, WorkbookUnavailable
 from sync.backends.google import GoogleBackend, change_cell
 from sync.backends.retry import RetryPolicy
-from sync.config import Config
 from sync.cycle import CycleReport, run_cycle
 from sync.demo import demo_rows
+
+# The contract suite's sample practice, so both backends are tried on the same rows.
+from tests.contract.test_contract import CLIENTS, CONFIG, NOW, PACKAGES, SESSIONS
 from tests.sheetsfake import GOOGLE_BASE_URL, FakeSheets
 
-NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
-CONFIG = Config.model_validate({"sync": {"timezone": "Europe/London"}})
-CLIENTS = [
-    ["Client", "Email", "Billing"],
-    ["Ann Lee", "ann@example.com", "Package"],
-    ["Bob Stone", None, "Per-session"],
-]
-PACKAGES = [
-    ["Package ID", "Client", "Package", "Sessions", "Purchased", "Expires"],
-    [None, "Ann Lee", "5-Session Pack", 5, date(2026, 10, 1), None],
-]
-SESSIONS = [
-    ["Date", "Client", "Package ID", "Outcome"],
-    [date(2026, 11, 1), "Ann Lee", None, "Attended"],
-    [date(2026, 11, 8), "Ann Lee", None, "No-show"],
-    [date(2026, 11, 15), "Ann Lee", None, "Attended"],
-    [date(2026, 11, 16), "Bob Stone", None, None],
-]
 TEMPLATES = [["Template", "Sessions", "Price", "Expiry days"], ["Ten", 10, 500, 90]]
 TABS_OF_PRACTICE = ("Clients", "Packages", "Sessions", "Templates", "Dashboard")
 

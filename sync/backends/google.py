@@ -889,20 +889,7 @@ class _Build:
             if info is None:
                 taken = {t.sheet_id for t in self.meta.tabs} | {t.sheet_id for t in self.added}
                 info = TabInfo(self.new_id(taken), content.title, max(height, 100), max(width, 26))
-                self.requests.append(
-                    {
-                        "addSheet": {
-                            "properties": {
-                                "sheetId": info.sheet_id,
-                                "title": info.title,
-                                "gridProperties": {
-                                    "rowCount": info.rows,
-                                    "columnCount": info.columns,
-                                },
-                            }
-                        }
-                    }
-                )
+                self.requests.append(_add_sheet(info))
                 self.requests += _widths(info.sheet_id, {0: 300, 1: 120, 2: 120, 3: 120, 4: 120})
                 self.added.append(info)
             else:
@@ -1111,21 +1098,7 @@ class _Setup:
         if info is None:
             taken = {t.sheet_id for t in self.meta.tabs} | {t.sheet_id for t in self.tabs.values()}
             info = TabInfo(self.new_id(taken), tab.name, 1000, max(26, width), frozen_rows=1)
-            self.requests.append(
-                {
-                    "addSheet": {
-                        "properties": {
-                            "sheetId": info.sheet_id,
-                            "title": info.title,
-                            "gridProperties": {
-                                "rowCount": info.rows,
-                                "columnCount": info.columns,
-                                "frozenRowCount": 1,
-                            },
-                        }
-                    }
-                }
-            )
+            self.requests.append(_add_sheet(info))
             self.done.append(f"added the {tab.name} tab")
             header: list[object] = []
         else:
@@ -1305,3 +1278,15 @@ def _width(column: Column) -> int:
     if column.name == "Progress":
         return 20
     return max(12, len(column.name) + 4)
+
+
+def _add_sheet(info: TabInfo) -> dict[str, Any]:
+    """The ``addSheet`` request for a new tab (its frozen rows too, when it has any)."""
+    grid: dict[str, int] = {"rowCount": info.rows, "columnCount": info.columns}
+    if info.frozen_rows:
+        grid["frozenRowCount"] = info.frozen_rows
+    return {
+        "addSheet": {
+            "properties": {"sheetId": info.sheet_id, "title": info.title, "gridProperties": grid}
+        }
+    }
