@@ -176,6 +176,10 @@ def _dry_run(config: Config) -> CycleReport:
         return run_cycle(config, backend, now=bootstrap.now, dry_run=True, links_for=links_for)
 
 
+def _rows(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"
+
+
 def summary(report: CycleReport) -> str:
     """The plain-text summary of a cycle."""
     data = report.as_dict()
@@ -189,7 +193,7 @@ def summary(report: CycleReport) -> str:
         f"  sessions:    {s['Deducted']} deducted, {s['Not deducted']} not deducted, "
         f"{s['Rejected']} rejected, {s['Invalid']} invalid"
     )
-    lines.append(f"  problems:    {data['rows_with_problems']} rows with problems")
+    lines.append(f"  problems:    {_rows(int(data['rows_with_problems']))} with problems")
     for problem in report.result.problems[:20]:
         lines.append(f"    - {problem}")
     if len(report.result.problems) > 20:
@@ -243,7 +247,7 @@ def check(path: Path, *, quiet: bool) -> None:
         click.echo("ok: every required tab and column is there")
     if report.result.problems:
         click.echo(
-            f"note: {report.rows_with_problems()} rows have problems; "
+            f"note: {_rows(report.rows_with_problems())} with problems; "
             "`creditsheet sync` writes each reason into that row's Sync note"
         )
     trouble += _check_email(config)

@@ -109,7 +109,7 @@ def test_sync_prints_the_summary_and_second_sync_changes_nothing(practice: Path)
     assert "rows read:   Clients 9, Packages 6, Sessions 28, Templates 3" in out
     assert "packages:    1 Expired, 1 Exhausted, 2 Low, 2 Active" in out
     assert "sessions:    23 deducted, 3 not deducted, 1 rejected, 1 invalid" in out
-    assert "problems:    1 rows with problems" in out
+    assert "problems:    1 row with problems" in out
     assert "(did you mean 'Maya Patel'?)" in out
     assert "cells:       185 changed" in out
     again = invoke("sync", "--config", str(practice))
@@ -216,7 +216,7 @@ def test_check_reports_what_is_fine_and_writes_nothing(practice: Path) -> None:
     result = invoke("check", "--config", str(practice))
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
     assert "ok: every required tab and column is there" in result.output  # type: ignore[attr-defined]
-    assert "note: 1 rows have problems" in result.output  # type: ignore[attr-defined]
+    assert "note: 1 row with problems" in result.output  # type: ignore[attr-defined]
     assert workbook.read_bytes() == before
 
 
