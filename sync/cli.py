@@ -193,7 +193,7 @@ def summary(report: CycleReport) -> str:
         f"  sessions:    {s['Deducted']} deducted, {s['Not deducted']} not deducted, "
         f"{s['Rejected']} rejected, {s['Invalid']} invalid"
     )
-    lines.append(f"  problems:    {_rows(int(data['rows_with_problems']))} with problems")
+    lines.append(f"  problems:    {_rows(report.rows_with_problems())} with problems")
     for problem in report.result.problems[:20]:
         lines.append(f"    - {problem}")
     if len(report.result.problems) > 20:
