@@ -4,7 +4,7 @@
     python -m bench.case sync-xlsx DIR/work.xlsx [--steady]  # one cycle: phases, peak RSS
     python -m bench.case add-session DIR/work.xlsx
     python -m bench.case floor-xlsx DIR/work.xlsx # openpyxl's own load + save
-    python -m bench.case seed-google 100000 DIR   # DIR/seed.json for the Sheets fake
+    python -m bench.case seed-google 100000 DIR [--synced]  # DIR/seed.json for the Sheets fake
     python -m bench.case sync-google URL [--add-session]
 
 A fresh process per measurement keeps each peak memory figure its own.
@@ -23,6 +23,7 @@ import openpyxl
 import requests
 
 from bench.generate import TODAY, cells, one_more_session, practice
+from rules.model import Table
 from rules.values import date_to_serial
 from sync.backends.google import GoogleBackend
 from sync.backends.xlsx import XlsxBackend
@@ -90,13 +91,32 @@ def floor_xlsx(path: Path) -> dict[str, object]:
     }
 
 
-def seed_google(sessions: int, folder: Path) -> dict[str, object]:
-    """A seed file for ``python -m tests.sheetsfake`` (dates as serial numbers, as Google has)."""
+def seed_google(sessions: int, folder: Path, *, synced: bool = False) -> dict[str, object]:
+    """A seed file for ``python -m tests.sheetsfake`` (dates as serial numbers, as Google has).
+
+    ``synced``: the workbook as a first sync leaves it (its computed values and the
+    Dashboard, worked out here in memory), for sizes where the fake itself would take
+    too long to carry out a first sync's write.
+    """
     tabs = practice(sessions)
     sheets = {
         title: [[date_to_serial(v) if isinstance(v, date) else v for v in row] for row in rows]
         for title, rows in tabs.items()
     }
+    if synced:
+        from tests.memory import MemoryBackend
+
+        memory = MemoryBackend(
+            {t: Table(t, rows[0], rows[1:]) for t, rows in sheets.items()}, numbers_are_dates=True
+        )
+        run_cycle(CONFIG, memory, now=lambda: NOW)
+        sheets = {
+            t: [
+                [date_to_serial(v) if isinstance(v, date) else v for v in row]
+                for row in [memory.header[t], *memory.rows[t]]
+            ]
+            for t in memory.header
+        }
     seed = {"spreadsheets": [{"id": "bench", "title": "Practice", "sheets": sheets}]}
     (folder / "seed.json").write_text(json.dumps(seed))
     return {"cells": cells(tabs)}
@@ -166,7 +186,7 @@ def main(argv: list[str]) -> None:
     elif what == "floor-xlsx":
         out = floor_xlsx(Path(args[0]))
     elif what == "seed-google":
-        out = seed_google(int(args[0]), Path(args[1]))
+        out = seed_google(int(args[0]), Path(args[1]), synced="--synced" in args[2:])
     elif what == "sync-google":
         out = sync_google(
             args[0], add_session="--add-session" in args[1:], steady="--steady" in args[1:]

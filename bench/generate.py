@@ -85,7 +85,22 @@ def practice(sessions: int, *, seed: int = 7) -> Tabs:
 
 
 def cells(tabs: Tabs) -> int:
-    return sum(len(row) for rows in tabs.values() for row in rows)
+    """The grid cells of the workbook once synced: every row of each tab, as wide as its
+    columns (inputs and the computed ones the sync adds), as Google counts them."""
+    widths = {t.name: len(t.columns) for t in (CLIENTS, PACKAGES, SESSIONS, TEMPLATES)}
+    return sum(len(rows) * widths[title] for title, rows in tabs.items())
+
+
+#: Google's limit on the cells of one spreadsheet.
+CEILING = 10_000_000
+
+
+def ceiling_sessions(limit: int = CEILING) -> int:
+    """The most session rows whose synced workbook stays within ``limit`` cells."""
+    per_session = cells(practice(40_000)) / 40_000  # about 7.7: a session row and its share
+    # Rounded down to thousands, with room for the few rows a size's rounding adds; the
+    # table shows the cells of the workbook actually generated.
+    return int(limit / per_session * 0.995) // 1_000 * 1_000
 
 
 def one_more_session(tabs: Tabs) -> list[object]:
