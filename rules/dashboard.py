@@ -38,12 +38,14 @@ def dashboard(
     for r in packages:
         if r.package.price is not None:
             revenue[r.package.purchased.strftime("%Y-%m")] += r.package.price
-    by_month: Counter[tuple[int, int]] = Counter(
-        (s.session.date.year, s.session.date.month)
+    by_day: Counter[date] = Counter(
+        s.session.date
         for s in sessions
         if s.status is SessionStatus.DEDUCTED and s.session is not None
     )
-    used = {f"{y:04d}-{m:02d}": n for (y, m), n in by_month.items()}
+    used: dict[str, int] = defaultdict(int)
+    for day, n in by_day.items():
+        used[f"{day.year:04d}-{day.month:02d}"] += n
     live = [r for r in packages if r.status is not PackageStatus.EXPIRED]
     prepaid = sum(
         (

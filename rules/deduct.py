@@ -7,12 +7,11 @@ of the rows and today.
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from operator import attrgetter
-from typing import TypeVar
 
 from rules.model import (
     BrokenPackage,
@@ -29,8 +28,6 @@ from rules.schema import OUTCOME_WORDS, Billing, Outcome, SessionStatus
 from rules.suggest import did_you_mean
 from rules.tabs import TabView
 from rules.values import BadValue, is_blank, key, parse_date, quote, text
-
-T = TypeVar("T")
 
 
 def parse_outcome(raw: object) -> Outcome:
@@ -65,13 +62,23 @@ class SessionBook(ParsedTab):
     valid: list[Session] = field(default_factory=list)
 
 
+_Ref = tuple[Package | BrokenPackage | None, str | None]
+#: The position of a column the tab lacks: past the end of every row.
+_NOWHERE = sys.maxsize
+#: Cell types whose values are cache keys as they are: no value of one equals a value of
+#: another. Other values are keyed with their type: True, 1 and 1.0 are equal in Python
+#: but not as cells.
+_AS_IS: frozenset[type] = frozenset({str, date, datetime, type(None)})
+
+
 def parse_sessions(
     v: TabView, clients: ClientBook, packages: PackageBook, settings: Settings
 ) -> SessionBook:
     """Validate the Sessions rows; each distinct typed value is read only once.
 
     A sheet repeats the same dates, names, outcomes and Package IDs thousands of
-    times, so every reading (or its problem) is remembered by the raw value.
+    times, so every reading (or its problem) is remembered by the raw value: a
+    blank cell's reading included, so the loop below asks a dict, never a parser.
     """
     book = SessionBook()
     names: dict[str, list[Package | BrokenPackage]] = defaultdict(list)
@@ -81,6 +88,8 @@ def parse_sessions(
             names[key(p.name)].append(p)
 
     def read_date(raw: object) -> date | str:
+        if is_blank(raw):
+            return "blank (type the date of the session, e.g. 2026-11-20)"
         try:
             return parse_date(
                 raw, numbers_are_dates=settings.numbers_are_dates, date_order=settings.date_order
@@ -89,88 +98,94 @@ def parse_sessions(
             return str(bad)
 
     def read_client(raw: object) -> Client | str:
+        if is_blank(raw):
+            return "blank (type a name from the Clients tab)"
         return clients.by_key.get(key(text(raw))) or clients.unknown(text(raw))
 
     def read_outcome(raw: object) -> Outcome | str:
+        if is_blank(raw):
+            return Outcome.ATTENDED
         try:
             return parse_outcome(raw)
         except BadValue as bad:
             return str(bad)
 
-    at_date, at_client, at_package, at_outcome = (
-        v.index.get(name) for name in ("Date", "Client", "Package ID", "Outcome")
-    )
-    dates: dict[tuple[type, object], date | str] = {}
-    whos: dict[tuple[type, object], Client | str] = {}
-    outcomes: dict[tuple[type, object], Outcome | str] = {}
-    refs: dict[tuple[str, str], tuple[Package | BrokenPackage | None, str | None]] = {}
+    def read_ref(raw: object, client: Client) -> _Ref:
+        if is_blank(raw):
+            return None, None
+        return _resolve(text(raw), client, packages, names)
 
-    def cell(row: Sequence[object], at: int | None) -> object:
-        if at is None or at >= len(row):
-            return None
-        value = row[at]
-        return None if is_blank(value) else value
+    # A column the tab lacks reads as blank on every row: its position is past any row's end.
+    at_date, at_client, at_package, at_outcome = (
+        v.index.get(name, _NOWHERE) for name in ("Date", "Client", "Package ID", "Outcome")
+    )
+    # Keyed by the raw value (see _AS_IS); a reading is never None: None means not read yet.
+    dates: dict[object, date | str] = {}
+    whos: dict[object, Client | str] = {}
+    outcomes: dict[object, Outcome | str] = {}
+    refs: dict[tuple[str, object], _Ref] = {}
+    rows, valid, is_blank_row = book.rows, book.valid, v.is_blank
 
     for i, row in enumerate(v.rows()):
-        if v.is_blank(row):
+        width = len(row)
+        raw = row[at_date] if at_date < width else None
+        k = raw if type(raw) in _AS_IS else (type(raw), raw)
+        when = dates.get(k)
+        if when is None:
+            when = dates[k] = read_date(raw)
+        # A readable date means the row is not blank; only otherwise look at the rest.
+        if isinstance(when, str) and is_blank_row(row):
             continue
-        row_no = i + 2
-        problems: list[tuple[str, str]] = []
-        raw = cell(row, at_date)
-        when = None
-        if raw is None:
-            problems.append(("Date", "blank (type the date of the session, e.g. 2026-11-20)"))
-        else:
-            got_date = _memo(dates, raw, read_date)
-            if isinstance(got_date, str):
-                problems.append(("Date", got_date))
-            else:
-                when = got_date
-        raw = cell(row, at_client)
-        client = None
-        if raw is None:
-            problems.append(("Client", "blank (type a name from the Clients tab)"))
-        else:
-            got_client = _memo(whos, raw, read_client)
-            if isinstance(got_client, str):
-                problems.append(("Client", got_client))
-            else:
-                client = got_client
-        raw = cell(row, at_outcome)
-        outcome = Outcome.ATTENDED
-        if raw is not None:
-            got_outcome = _memo(outcomes, raw, read_outcome)
-            if isinstance(got_outcome, Outcome):
-                outcome = got_outcome
-            else:
-                problems.append(("Outcome", got_outcome))
+        raw = row[at_client] if at_client < width else None
+        k = raw if type(raw) in _AS_IS else (type(raw), raw)
+        client = whos.get(k)
+        if client is None:
+            client = whos[k] = read_client(raw)
+        raw = row[at_outcome] if at_outcome < width else None
+        k = raw if type(raw) in _AS_IS else (type(raw), raw)
+        outcome = outcomes.get(k)
+        if outcome is None:
+            outcome = outcomes[k] = read_outcome(raw)
         named: Package | BrokenPackage | None = None
-        raw = cell(row, at_package)
-        if raw is not None and client is not None:
-            ref = (client.key, text(raw))
-            if ref not in refs:
-                refs[ref] = _resolve(ref[1], client, packages, names)
-            named, problem = refs[ref]
-            if problem:
-                problems.append(("Package ID", problem))
-        book.rows.append(row_no)
-        if problems:
-            book.problems[row_no] = [
-                RowProblem(v.title, row_no, column, f"{column}: {message}")
-                for column, message in problems
-            ]
-        elif when is not None and client is not None:
-            book.valid.append(Session(row_no, when, client, named, outcome))
+        problem: str | None = None
+        if not isinstance(client, str):
+            raw = row[at_package] if at_package < width else None
+            ref_key = (client.key, raw if type(raw) in _AS_IS else (type(raw), raw))
+            ref = refs.get(ref_key)
+            if ref is None:
+                ref = refs[ref_key] = read_ref(raw, client)
+            named, problem = ref
+        row_no = i + 2
+        rows.append(row_no)
+        if (
+            isinstance(when, date)
+            and isinstance(client, Client)
+            and isinstance(outcome, Outcome)
+            and not problem
+        ):
+            valid.append(Session(row_no, when, client, named, outcome))
+            continue
+        book.problems[row_no] = [
+            RowProblem(v.title, row_no, column, f"{column}: {message}")
+            for column, message in _problems(when, client, outcome, problem)
+        ]
     return book
 
 
-def _memo(cache: dict[tuple[type, object], T], raw: object, read: Callable[[object], T]) -> T:
-    # Keyed by type as well: True, 1 and 1.0 are equal in Python but not as cells.
-    k = (type(raw), raw)
-    found = cache.get(k)
-    if found is None:
-        found = cache[k] = read(raw)
-    return found
+def _problems(
+    when: date | str, client: Client | str, outcome: Outcome | str, package: str | None
+) -> list[tuple[str, str]]:
+    """A Sessions row's problems, column by column, in the order the columns are read."""
+    problems = []
+    if isinstance(when, str):
+        problems.append(("Date", when))
+    if isinstance(client, str):
+        problems.append(("Client", client))
+    if not isinstance(outcome, Outcome):
+        problems.append(("Outcome", outcome))
+    if package:
+        problems.append(("Package ID", package))
+    return problems
 
 
 def _resolve(
@@ -214,48 +229,67 @@ def deduct(
 ) -> Ledger:
     """Apply rules 1-5 to the valid sessions, in order of date then row."""
     ledger = Ledger()
-    used = ledger.used
+    used, dates, results, fills = ledger.used, ledger.dates, ledger.results, ledger.fills
     for p in packages.valid:
         used[p.id_key] = 0
-        ledger.dates[p.id_key] = []
-    drawable = drawable_by_client(packages)
-
-    def take(session: Session, package: Package) -> SessionResult:
-        used[package.id_key] += 1
-        ledger.dates[package.id_key].append(session.date)
-        left = max(0, package.total - used[package.id_key])
-        return SessionResult(
-            session.row,
-            SessionStatus.DEDUCTED,
-            f"{package.id}: {left} of {package.total} left",
-            session,
-            package.id,
-        )
+        dates[p.id_key] = []
+    preferred = {
+        client: _by_preference(client, drawable)
+        for client, drawable in drawable_by_client(packages).items()
+    }
+    outcomes = settings.deduct_outcomes
 
     # Sessions are in row order already; a stable sort on the date keeps it for ties.
     for session in sorted(sessions.valid, key=attrgetter("date")):
-        result = _decide(session, settings, drawable, used)
+        result = _decide(session, outcomes, preferred, used)
         if isinstance(result, Package):
-            picked = session.named is None
-            result = take(session, result)
-            if picked and can_fill:
-                ledger.fills.append(InputFill(session.row, "Package ID", result.package_id, "text"))
-        ledger.results[session.row] = result
+            package, total = result, result.total
+            taken = used[package.id_key] = used[package.id_key] + 1
+            dates[package.id_key].append(session.date)
+            result = SessionResult(
+                session.row,
+                SessionStatus.DEDUCTED,
+                f"{package.id}: {max(0, total - taken)} of {total} left",
+                session,
+                package.id,
+            )
+            if session.named is None and can_fill:
+                fills.append(InputFill(session.row, "Package ID", package.id, "text"))
+        results[session.row] = result
     return ledger
+
+
+def _by_preference(client_key: str, drawable: list[Package]) -> list[Package]:
+    """The client's packages in the order rule 2 picks among them.
+
+    Soonest expiry first (none is last), then the client's own before shared
+    ones, then the oldest purchase, then the Packages row.
+    """
+    return sorted(
+        drawable,
+        key=lambda p: (
+            p.expires or date.max,
+            0 if p.client.key == client_key else 1,
+            p.purchased,
+            p.row,
+        ),
+    )
+
+
+#: The note of a session whose outcome takes no credit, by outcome.
+_NO_CREDIT = {o: f"{o.value}: no credit used" for o in Outcome}
 
 
 def _decide(
     session: Session,
-    settings: Settings,
-    drawable: dict[str, list[Package]],
+    outcomes: frozenset[Outcome],
+    preferred: dict[str, list[Package]],
     used: dict[str, int],
 ) -> SessionResult | Package:
     """The package to take a credit from, or the verdict when none is taken."""
     row, client, when = session.row, session.client, session.date
-    if session.outcome not in settings.deduct_outcomes:
-        return SessionResult(
-            row, SessionStatus.NOT_DEDUCTED, f"{session.outcome.value}: no credit used", session
-        )
+    if session.outcome not in outcomes:
+        return SessionResult(row, SessionStatus.NOT_DEDUCTED, _NO_CREDIT[session.outcome], session)
     if client.billing is not Billing.PACKAGE:
         billing = "no billing" if client.billing is Billing.NONE else client.billing.value
         return SessionResult(
@@ -265,49 +299,48 @@ def _decide(
             session,
         )
 
-    def rejected(note: str, package_id: str | None = None) -> SessionResult:
-        return SessionResult(row, SessionStatus.REJECTED, note, session, package_id)
-
     named = session.named
     if isinstance(named, BrokenPackage):
         label = named.id or f"the package on Packages row {named.row}"
-        return rejected(
+        return _rejected(
+            session,
             f"{label} cannot take sessions until its row is fixed "
             f"(Packages row {named.row}: {named.problem})",
             named.id,
         )
     if named is not None:
         pid = named.id
-        if not may_draw(named, client):
-            return rejected(
-                f"{pid} is {named.client.name}'s package and is not shared with {client.name}", pid
+        if named.client.key != client.key and not may_draw(named, client):
+            return _rejected(
+                session,
+                f"{pid} is {named.client.name}'s package and is not shared with {client.name}",
+                pid,
             )
         if named.expires is not None and when >= named.expires:
-            return rejected(f"{pid} expired on {named.expires.isoformat()}", pid)
+            return _rejected(session, f"{pid} expired on {named.expires.isoformat()}", pid)
         if when < named.purchased:
-            return rejected(
-                f"{pid} was purchased on {named.purchased.isoformat()}, after this session", pid
+            return _rejected(
+                session,
+                f"{pid} was purchased on {named.purchased.isoformat()}, after this session",
+                pid,
             )
         if used[named.id_key] >= named.total:
-            return rejected(
-                f"no credits left on {pid} ({used[named.id_key]} of {named.total} used)", pid
+            return _rejected(
+                session,
+                f"no credits left on {pid} ({used[named.id_key]} of {named.total} used)",
+                pid,
             )
         return named
-    usable = [
-        p
-        for p in drawable.get(client.key, [])
-        if p.purchased <= when
-        and (p.expires is None or when < p.expires)
-        and used[p.id_key] < p.total
-    ]
-    if not usable:
-        return rejected(f"no package with credits left on {when.isoformat()}")
-    return min(
-        usable,
-        key=lambda p: (
-            p.expires or date.max,
-            0 if p.client.key == client.key else 1,
-            p.purchased,
-            p.row,
-        ),
-    )
+    # The first usable package in order of preference (rule 2).
+    for p in preferred.get(client.key, ()):
+        if (
+            p.purchased <= when
+            and (p.expires is None or when < p.expires)
+            and used[p.id_key] < p.total
+        ):
+            return p
+    return _rejected(session, f"no package with credits left on {when.isoformat()}")
+
+
+def _rejected(session: Session, note: str, package_id: str | None = None) -> SessionResult:
+    return SessionResult(session.row, SessionStatus.REJECTED, note, session, package_id)

@@ -124,10 +124,7 @@ def parse(
     templates_problem = "; ".join(p.message for p in p4) or None
     clients = parse_clients(clients_v)
     templates = parse_templates(templates_v)
-    next_id = 1 + highest_id(
-        [packages_v.cell(r, "Package ID") for r in packages_v.rows()]
-        + [sessions_v.cell(r, "Package ID") for r in sessions_v.rows()]
-    )
+    next_id = 1 + highest_id(packages_v.typed("Package ID") + sessions_v.typed("Package ID"))
     packages = parse_packages(
         packages_v,
         clients,
@@ -184,7 +181,7 @@ def decide(
         p
         for book in (clients, templates, packages, session_book)
         for row in book.rows
-        for p in book.problems.get(row, [])
+        for p in book.problems.get(row, ())
     ) + tuple(p4)
 
     tabs = (
@@ -277,6 +274,13 @@ def _note(book: ParsedTab, row: int) -> str | None:
     return "; ".join(parts) or None
 
 
+def _clip(value: Value) -> Value:
+    """A Sync note cut to MAX_NOTE characters."""
+    if isinstance(value, str) and len(value) > MAX_NOTE:
+        return value[: MAX_NOTE - 1] + "…"
+    return value
+
+
 class _Columns:
     """Builds the computed columns of one tab, row by row."""
 
@@ -289,8 +293,8 @@ class _Columns:
     def set(self, row: int, column: str, value: Value, fill: str | None = None) -> None:
         if column not in self.v.index:
             return
-        if column == SYNC_NOTE and isinstance(value, str) and len(value) > MAX_NOTE:
-            value = value[: MAX_NOTE - 1] + "…"
+        if column == SYNC_NOTE:
+            value = _clip(value)
         if column not in self.values:
             self.values[column] = [None] * self.n
         self.values[column][row - 2] = value
@@ -298,6 +302,14 @@ class _Columns:
             if column not in self.fills:
                 self.fills[column] = [None] * self.n
             self.fills[column][row - 2] = fill
+
+    def put(self, column: str, values: list[Value], fills: list[str | None] | None = None) -> None:
+        """A whole column at once, as ``set`` would leave it after a call for every row."""
+        if column not in self.v.index:
+            return
+        self.values[column] = values
+        if fills is not None:
+            self.fills[column] = fills
 
     def out(self, colored: Sequence[str], fills: Sequence[InputFill] = ()) -> TabOut:
         columns = []
@@ -356,13 +368,26 @@ def _packages_out(v: TabView, packages: PackageBook, results: Sequence[PackageRe
 
 
 def _sessions_out(v: TabView, book: ParsedTab, ledger: Ledger) -> TabOut:
+    # What _Columns.set does per cell, a column at a time: one row per session.
     cols = _Columns(v)
+    statuses: list[Value] = [None] * cols.n
+    colors: list[str | None] = [None] * cols.n
+    notes: list[Value] = [None] * cols.n
+    results = ledger.results
     for row in book.rows:
-        result = ledger.results.get(row)
+        result = results.get(row)
         if result is None:
-            cols.set(row, "Status", SessionStatus.INVALID.value, RED)
-            cols.set(row, SYNC_NOTE, _note(book, row))
+            statuses[row - 2] = SessionStatus.INVALID.value
+            colors[row - 2] = RED
+            notes[row - 2] = _clip(_note(book, row))
             continue
-        cols.set(row, "Status", result.status.value, SESSION_COLORS[result.status])
-        cols.set(row, SYNC_NOTE, result.note)
+        statuses[row - 2], colors[row - 2] = _STATUS_SHOWN[result.status]
+        notes[row - 2] = result.note if len(result.note) <= MAX_NOTE else _clip(result.note)
+    if book.rows:
+        cols.put("Status", statuses, colors)
+        cols.put(SYNC_NOTE, notes)
     return cols.out(["Status"], ledger.fills)
+
+
+#: A session status as the Status cell shows it: its text and color.
+_STATUS_SHOWN = {s: (s.value, SESSION_COLORS[s]) for s in SessionStatus}

@@ -11,9 +11,9 @@ now.
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
+from operator import attrgetter
 
 from rules.model import Event, PackageResult, RowProblem, SessionResult, Settings
 from rules.schema import PackageStatus, SessionStatus
@@ -39,17 +39,37 @@ def session_fingerprints(
 
     There is no session ID column, so two identical rows are told apart by
     their order; inserting unrelated rows does not change anyone's identity.
-    Only the rows ``wanted`` get their text key built (the count runs over all).
+    Only the rows ``wanted`` get their text key built (its occurrence still counts
+    every earlier row with the same date, client and package).
     """
-    seen: Counter[tuple[date, str, str]] = Counter()
+    results = list(results)
+    return _fingerprints(results, [r for r in results if r.session is not None and wanted(r)])
+
+
+def _fingerprints(
+    results: Iterable[SessionResult], picked: Sequence[SessionResult]
+) -> dict[int, str]:
+    """``session_fingerprints`` for the ``picked`` results (those with a session).
+
+    Only the rows that may share a picked row's date, client and package are
+    counted: those on the same date for the same client.
+    """
+    rows = [r for r in sorted(results, key=attrgetter("row")) if r.session is not None]
+    every = len(picked) == len(rows)
+    chosen: set[int] = set()
+    if not every:
+        chosen = {id(r) for r in picked}
+        near = {(s.date, s.client.key) for r in picked if (s := r.session) is not None}
+        rows = [r for r in rows if (s := r.session) is not None and (s.date, s.client.key) in near]
+    seen: dict[tuple[date, str, str], int] = {}
     prints: dict[int, str] = {}
-    for r in sorted(results, key=lambda r: r.row):
+    for r in rows:
         if r.session is None:
             continue
         base = (r.session.date, r.session.client.key, key(r.package_id or ""))
-        seen[base] += 1
-        if wanted(r):
-            prints[r.row] = f"{base[0].isoformat()}|{base[1]}|{base[2]}|{seen[base]}"
+        count = seen[base] = seen.get(base, 0) + 1
+        if every or id(r) in chosen:
+            prints[r.row] = f"{base[0].isoformat()}|{base[1]}|{base[2]}|{count}"
     return prints
 
 
@@ -128,22 +148,26 @@ def events(
 
     notice_from = today - timedelta(days=CLIENT_NOTICE_DAYS)
 
-    def needs_key(s: SessionResult) -> bool:
-        if s.status is SessionStatus.REJECTED:
-            return True
-        return (
-            client_notices
-            and s.status is SessionStatus.DEDUCTED
-            and s.session is not None
-            and notice_from <= s.session.date <= today
+    # Only these rows may have an event, and only they need a fingerprint.
+    keyed = [
+        s
+        for s in sessions
+        if s.session is not None
+        and (
+            s.status is SessionStatus.REJECTED
+            or (
+                client_notices
+                and s.status is SessionStatus.DEDUCTED
+                and notice_from <= s.session.date <= today
+            )
         )
-
-    prints = session_fingerprints(sessions, needs_key)
-    for s in sessions:
+    ]
+    prints = _fingerprints(sessions, keyed)
+    for s in keyed:
         if s.session is None:
             continue
-        when = s.session.date.isoformat()
         if s.status is SessionStatus.REJECTED:
+            when = s.session.date.isoformat()
             out.append(
                 Event(
                     "rejected_session",
@@ -165,8 +189,9 @@ def events(
             client_notices
             and email
             and s.status is SessionStatus.DEDUCTED
-            and today - timedelta(days=CLIENT_NOTICE_DAYS) <= s.session.date <= today
+            and notice_from <= s.session.date <= today
         ):
+            when = s.session.date.isoformat()
             out.append(
                 Event(
                     "client_session",

@@ -208,13 +208,23 @@ class PackageBook(ParsedTab):
 
 
 def highest_id(values: Iterable[object]) -> int:
-    """The highest number among ``P-`` IDs in the given cells (0 when none)."""
+    """The highest number among ``P-`` IDs in the given cells (0 when none).
+
+    Blank cells count for nothing, typed as None or as white space. Each distinct
+    text is read once: the Sessions tab repeats the same IDs many times.
+    """
     best = 0
+    seen: set[str] = set()
     for raw in values:
-        if raw is not None and not isinstance(raw, bool):
-            number = id_number(text(raw))
-            if number is not None and number > best:
-                best = number
+        if type(raw) is str:
+            if raw in seen:
+                continue
+            seen.add(raw)
+        elif raw is None or isinstance(raw, bool):
+            continue
+        number = id_number(text(raw))
+        if number is not None and number > best:
+            best = number
     return best
 
 

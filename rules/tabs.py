@@ -41,7 +41,8 @@ class TabView:
         if at is None or at >= len(row):
             return None
         value = row[at]
-        return None if is_blank(value) else value
+        # is_blank, inlined: this runs for every cell the parsers read.
+        return None if isinstance(value, str) and not value.strip() else value
 
     def is_blank(self, row: Sequence[object]) -> bool:
         """Every input column blank (computed and unknown columns do not count)."""
@@ -57,6 +58,16 @@ class TabView:
 
     def rows(self) -> Sequence[Sequence[object]]:
         return self.table.rows
+
+    def typed(self, column: str) -> list[object]:
+        """Every row's ``column`` as typed, blank text included: None past a row's end.
+
+        Empty when the tab has no such column.
+        """
+        at = self.index.get(column)
+        if at is None:
+            return []
+        return [row[at] if at < len(row) else None for row in self.table.rows]
 
 
 def find_table(tables: Mapping[str, Table], name: str) -> list[Table]:
