@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
+import pytest
+import requests
 from click.testing import CliRunner
 
+from sync.backends.google import GoogleBackend
 from sync.backends.xlsx import XlsxBackend
 from sync.cli import cli
 from sync.config import Config, load
-from sync.cycle import CleanMemo, run_cycle
+from sync.cycle import CleanMemo, CycleReport, run_cycle
+from tests.contract.test_contract import CLIENTS, PACKAGES, SESSIONS
+from tests.sheetsfake import GOOGLE_BASE_URL, FakeSheets
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 
@@ -57,3 +63,122 @@ def test_a_change_a_new_day_or_new_settings_work_it_out_again(tmp_path: Path) ->
     edited = run_cycle(stricter, backend, now=lambda: NOW + timedelta(days=1), memo=memo)
     assert edited.plan and edited.outcome.written
     assert edited.result.rows_read["Sessions"] == clean.result.rows_read["Sessions"] + 1
+
+
+# --- Google Sheets: the read's digest ---------------------------------------------------
+
+GOOGLE_CONFIG = Config.model_validate({"sync": {"timezone": "Europe/London"}})
+NOTES = [["Anything"], ["the sync never reads this"]]
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSheets]:
+    made = FakeSheets(seed=7)
+    with made.mocked():
+        yield made
+
+
+def settled(fake: FakeSheets) -> tuple[str, GoogleBackend, CleanMemo, CycleReport]:
+    """A practice synced once, then read clean: the memo holds that clean result."""
+    tabs = {"Clients": CLIENTS, "Packages": PACKAGES, "Sessions": SESSIONS, "Notes": NOTES}
+    rows = {title: [list(r) for r in tab] for title, tab in tabs.items()}
+    sid = fake.create_spreadsheet("Practice", rows, row_count=40, column_count=10)
+    backend, memo = GoogleBackend(sid, endpoint=GOOGLE_BASE_URL, sleep=lambda s: None), CleanMemo()
+    first = google_cycle(backend, memo)
+    assert first.outcome.written and memo.result is None
+    clean = google_cycle(backend, memo)
+    assert not clean.plan and memo.result is clean.result
+    return sid, backend, memo, clean
+
+
+def google_cycle(backend: GoogleBackend, memo: CleanMemo) -> CycleReport:
+    return run_cycle(GOOGLE_CONFIG, backend, now=lambda: NOW, memo=memo)
+
+
+def kinds(fake: FakeSheets) -> list[str]:
+    return [str(r.kind).rsplit(".", 1)[-1] for r in fake.requests]
+
+
+def test_an_idle_google_cycle_reuses_the_last_clean_result(fake: FakeSheets) -> None:
+    _, backend, memo, clean = settled(fake)
+    fake.reset_log()
+    idle = google_cycle(backend, memo)
+    assert idle.result is clean.result and not idle.plan and not idle.outcome.written
+    assert kinds(fake) == ["batchGet"]  # still read every cycle, and nothing more
+    again = backend.read()
+    assert again.digest is not None and again.digest == backend.read().digest
+    assert backend.read().tables is again.tables  # the same answer: not decoded again
+
+
+def set_time_zone(sid: str, zone: str) -> None:
+    """As a person changes File > Settings > Time zone."""
+    body = {
+        "requests": [
+            {
+                "updateSpreadsheetProperties": {
+                    "properties": {"timeZone": zone},
+                    "fields": "timeZone",
+                }
+            }
+        ]
+    }
+    url = f"{GOOGLE_BASE_URL}/v4/spreadsheets/{sid}:batchUpdate"
+    requests.post(url, json=body, timeout=10).raise_for_status()
+
+
+def grow_grid(sid: str, fake: FakeSheets) -> None:
+    """More (blank) rows at the bottom of a tab: no value changes, only its grid."""
+    sheet_id = fake.sheet_properties(sid, "Notes")["sheetId"]
+    body = {"requests": [{"appendDimension": {"sheetId": sheet_id, "dimension": "ROWS",
+                                              "length": 5}}]}  # fmt: skip
+    url = f"{GOOGLE_BASE_URL}/v4/spreadsheets/{sid}:batchUpdate"
+    requests.post(url, json=body, timeout=10).raise_for_status()
+
+
+EDITS: dict[str, Callable[[FakeSheets, str], None]] = {
+    "a value": lambda f, sid: f.edit_cell(sid, "Sessions", "D3", "Cancelled"),
+    "a value the rules never read": lambda f, sid: f.edit_cell(sid, "Notes", "A2", "changed"),
+    "a typed value cleared": lambda f, sid: f.set_values(sid, "Clients", "B2", [[None]]),
+    "a renamed tab": lambda f, sid: f.rename_sheet(sid, "Notes", "Old notes"),
+    "a tab renamed in case only": lambda f, sid: f.rename_sheet(sid, "Notes", "NOTES"),
+    "a new tab": lambda f, sid: f.add_sheet(sid, "Templates", [["Template", "Sessions"]]),
+    "an inserted row": lambda f, sid: f.insert_rows(sid, "Sessions", 3),
+    "a bigger grid": lambda f, sid: grow_grid(sid, f),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_any_edit_to_any_google_tab_works_it_out_again(fake: FakeSheets, edit: str) -> None:
+    sid, backend, memo, clean = settled(fake)
+    before = backend.read().digest
+    EDITS[edit](fake, sid)
+    if edit == "a new tab":
+        backend.clock = lambda: 1e9  # the optional tab is looked for once the metadata ages
+    edited = google_cycle(backend, memo)
+    assert edited.result is not clean.result
+    assert backend.read().digest != before
+    # Whatever it had to write is written; once clean again, idle cycles reuse that result.
+    while google_cycle(backend, memo).plan:
+        pass
+    settled_again = memo.result
+    assert settled_again is not None and settled_again is not clean.result
+    assert google_cycle(backend, memo).result is settled_again
+
+
+def test_a_written_edit_is_never_skipped_by_the_memo(fake: FakeSheets) -> None:
+    sid, backend, memo, _ = settled(fake)
+    assert fake.values(sid, "Sessions")[2][4] == "Deducted"
+    fake.edit_cell(sid, "Sessions", "D3", "Cancelled")  # Ann's no-show: no longer charged
+    edited = google_cycle(backend, memo)
+    assert edited.plan and edited.outcome.written
+    assert fake.values(sid, "Sessions")[2][4] == "Not deducted"
+
+
+def test_a_new_google_time_zone_works_it_out_again(fake: FakeSheets) -> None:
+    sid, backend, memo, clean = settled(fake)
+    set_time_zone(sid, "America/New_York")
+    backend.metadata(refresh=True)  # as a cycle does when the metadata is read again
+    again = google_cycle(backend, memo)
+    assert again.today == clean.today  # the configured zone fixes "today": only the digest
+    assert again.result is not clean.result
+    assert backend.read().timezone == "America/New_York"

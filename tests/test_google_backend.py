@@ -10,15 +10,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from rules.schema import TABS
+from rules.model import Value
+from rules.schema import TABS, CellKind
 from rules.tabs import column_letter
-from sync.backends.base import Layout, Snapshot, WorkbookUnavailable
-from sync.backends.google import GoogleBackend, change_cell
+from sync.backends.base import CellChange, Layout, Snapshot, WorkbookUnavailable
+from sync.backends.google import (
+    CELL_BITS,
+    GoogleBackend,
+    batches,
+    blocks,
+    cell_json,
+    change_cell,
+    encode_body,
+    encoded_blocks,
+)
 from sync.backends.retry import RetryPolicy
 from sync.cycle import CycleReport, run_cycle
 from sync.demo import demo_rows
@@ -251,6 +262,72 @@ def cells(fake: FakeSheets, sid: str) -> Iterator[Any]:
                 yield fake.cell(sid, tab, f"{column_letter(c)}{r}")
 
 
+CELL_VALUES: list[Value] = [
+    "Ann Lee", 'say "hi"\\n\t', "Zoë ✓ 🎉", '=HYPERLINK("http://x","y")', " padded ",
+    0, 7, -3, 10**20, 2.5, 0.1, 1e-7, 1e22, Decimal("2.50"), Decimal("3"), True,
+    date(2026, 11, 20), datetime(2026, 11, 20, 9, 30), None, "",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["text", "number", "date"])
+def test_each_cell_is_sent_as_the_json_encoding_of_its_celldata(kind: CellKind) -> None:
+    for value in CELL_VALUES:
+        for fill in (None, "#B7E1CD", "#F4C7C3"):
+            for set_value, set_fill in ((True, False), (False, True), (True, True)):
+                change = CellChange(
+                    "Sessions", 2, 4, "Status", None, value, kind, fill, set_value, set_fill
+                )
+                encoded, fields = cell_json(change)
+                data, same_fields = change_cell(change)
+                assert encoded == json.dumps(data, allow_nan=False) and fields == same_fields
+                assert list(data) == [k for k in ("userEnteredValue", "userEnteredFormat")
+                                      if k in data]  # fmt: skip
+                if set_fill and fill is not None:
+                    assert list(data["userEnteredFormat"])[-1] == "backgroundColor"
+                if set_value and kind == "date" and isinstance(value, date):
+                    assert data["userEnteredValue"] == {"numberValue": 46346}
+                    assert fields.startswith("userEnteredValue,userEnteredFormat.numberFormat")
+                if set_value and isinstance(value, str) and value:
+                    assert data["userEnteredValue"] == {"stringValue": value}
+
+
+@pytest.mark.parametrize("limit", [300, 2_000, 20_000, 2_000_000])
+def test_cells_as_json_make_the_same_requests_and_batches_as_dicts(limit: int) -> None:
+    changes = [
+        CellChange("Sessions", row, col, "x", None, value, kind, fill, True, fill is not None)
+        for row in range(2, 90)
+        for col, value, kind, fill in (
+            (0, row * 3, "number", None),
+            (1, f"note {row}" * (row % 4), "text", "#B7E1CD" if row % 3 else None),
+            (2, date(2026, 1, 1 + row % 28), "date", None),
+            (4, "x" if row % 5 else None, "text", None),
+        )
+        if row % 7 or col != 1
+    ]
+    as_dicts: dict[str, dict[tuple[int, int], dict[str, Any]]] = {}
+    as_json: dict[str, dict[int, str]] = {}
+    for change in changes:
+        data, fields = change_cell(change)
+        as_dicts.setdefault(fields, {})[(change.row - 1, change.col)] = data
+        as_json.setdefault(fields, {})[(change.row - 1) << CELL_BITS | change.col] = cell_json(
+            change
+        )[0]
+    assert list(as_dicts) == list(as_json)
+    dict_requests = [b.request() for f, c in as_dicts.items() for b in blocks(7, f, c)]
+    json_requests = [b for f, c in as_json.items() for b in encoded_blocks(7, f, c)]
+    assert [b.encode() for b in json_requests] == [json.dumps(r) for r in dict_requests]
+    parts = batches(json_requests, limit)
+    assert parts == batches(dict_requests, limit)
+    pieces = [piece for part in parts for piece in part]
+    assert len(pieces) >= len(dict_requests)  # small limits cut requests into runs of rows
+    rows = [row for piece in pieces for row in json.loads(piece)["updateCells"]["rows"]]
+    assert rows == [row for r in dict_requests for row in r["updateCells"]["rows"]]
+    for part in parts:
+        body = encode_body(part)
+        assert body == json.dumps({"requests": [json.loads(p) for p in part]}).encode()
+        assert len(body) <= limit or len(part) == 1
+
+
 def test_numbers_dates_and_colors_are_typed_cells(fake: FakeSheets) -> None:
     sid = practice(
         fake,
@@ -393,6 +470,26 @@ def test_big_writes_are_split_and_each_part_stays_under_the_limit(fake: FakeShee
     assert len(parts) > 3 and first.outcome.requests == len(parts) + 1
     assert all(p.body_size <= 20_000 for p in parts)
     assert not cycle(b).plan
+
+
+def test_writes_go_out_as_the_json_requests_would_encode(fake: FakeSheets) -> None:
+    """Requests are encoded once, to measure them, and sent as those bytes: each body is
+    exactly what ``requests`` sends for ``json=`` the same requests."""
+    rows = synced_rows(30, 20)
+    sid = fake.create_spreadsheet("Bytes", {t: [list(r) for r in v] for t, v in rows.items()})
+    b = backend(sid, max_batch_bytes=20_000)
+    sent: list[tuple[str | None, bytes]] = []
+
+    def record(response: Any, *args: Any, **kwargs: Any) -> None:
+        if response.request.method == "POST":
+            sent.append((response.request.headers.get("Content-Type"), response.request.body))
+
+    b.client().session.hooks["response"].append(record)
+    assert cycle(b).outcome.written
+    assert len(sent) > 3
+    for content_type, body in sent:
+        assert content_type == "application/json" and isinstance(body, bytes)
+        assert body == json.dumps(json.loads(body), allow_nan=False).encode()
 
 
 def test_a_small_dashboard_tab_is_grown_and_rewritten_whole(fake: FakeSheets) -> None:

@@ -37,7 +37,9 @@ class Snapshot:
     #: Backend-private proof of what was read (xlsx: the file's bytes and stat).
     version: object = None
     #: A fingerprint of everything read (None: the backend has none). Two reads
-    #: with the same digest hold the same tables, so the same results follow.
+    #: with the same digest hold the same tables, so the same results follow
+    #: (xlsx: the file's SHA-256; Google: of the values answer's bytes, with the
+    #: tab titles asked for and the time zone).
     digest: str | None = None
 
 

@@ -11,6 +11,11 @@ is read once and kept; it is read again only when a tab went missing or was
 renamed, or when a tab the sync knows is absent (so a tab the practitioner
 adds later is seen).
 
+Each read has a digest (``Snapshot.digest``): of Google's answer byte for byte,
+with the tab titles asked for and the time zone. An answer the same as the last
+one is not decoded again, and a running daemon reuses the last clean result
+(:class:`sync.cycle.CleanMemo`) instead of working it out again.
+
 There is no compare-and-swap in the Sheets API, and writes are positional: a
 person may insert, delete or sort rows between our read and our write. So just
 before writing, the rows about to be written are read again and every row
@@ -21,8 +26,11 @@ typed cells (``stringValue``, never a formula), so a client named
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import logging
+import math
 import os
 import random
 import re
@@ -31,6 +39,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -88,6 +97,13 @@ _BACKGROUND = "userEnteredFormat.backgroundColor"
 _KNOWN = {key(tab.name): tab for tab in TABS}
 #: Google indents its JSON answers unless asked not to: a quarter of a big read.
 _COMPACT = {"prettyPrint": "false"}
+#: How every values read asks: plain values, dates as serial numbers, row by row.
+_VALUES = {
+    "valueRenderOption": "UNFORMATTED_VALUE",
+    "dateTimeRenderOption": "SERIAL_NUMBER",
+    "majorDimension": "ROWS",
+    **_COMPACT,
+}
 T = TypeVar("T")
 
 
@@ -237,6 +253,16 @@ def _cell(value: object) -> object:
 
 
 # --- typed cells -----------------------------------------------------------------
+#
+# A big write is a few hundred thousand cells: each is built straight as the JSON text it
+# is sent as (the text ``json.dumps`` gives for the same CellData, which ``change_cell``
+# gives as a dict), so it is encoded once, holds no dicts the garbage collector would walk
+# again and again, and is measured for the batch limit without encoding it a second time.
+
+#: JSON as ``requests`` encodes a ``json=`` body (``allow_nan=False``, otherwise the defaults),
+#: so a request encoded here, once, goes out as the very bytes ``json=`` would send.
+_JSON = json.JSONEncoder(allow_nan=False)
+_DATE_FORMAT_JSON = '"numberFormat": ' + _JSON.encode(DATE_FORMAT)
 
 
 def _color(hex_color: str) -> dict[str, float]:
@@ -244,6 +270,11 @@ def _color(hex_color: str) -> dict[str, float]:
     channels = (("red", 0), ("green", 2), ("blue", 4))
     # Four decimals tell every 8-bit channel apart and keep big writes small.
     return {name: round(int(digits[i : i + 2], 16) / 255, 4) for name, i in channels}
+
+
+@functools.lru_cache(maxsize=64)
+def _background_json(fill: str) -> str:
+    return '"backgroundColor": ' + _JSON.encode(_color(fill))
 
 
 def _kind_of(value: object) -> CellKind:
@@ -254,24 +285,45 @@ def _kind_of(value: object) -> CellKind:
     return "text"
 
 
-def _typed(value: object, kind: CellKind) -> tuple[dict[str, Any], bool]:
-    """(CellData holding the value, whether it is a date) -- never a formula."""
+def _number_json(number: int | float) -> str:
+    """A number as the JSON encoder writes it (a non-finite one is refused)."""
+    if isinstance(number, int):
+        return int.__repr__(number)
+    if not math.isfinite(number):
+        raise ValueError(f"Out of range float values are not JSON compliant: {number!r}")
+    return float.__repr__(number)
+
+
+def _entered_json(value: object, kind: CellKind) -> tuple[str | None, bool]:
+    """(The cell's ``userEnteredValue`` as JSON text, None for a blank; whether it is a
+    date) -- never a formula."""
     if value is None or value == "":
-        return {}, False
+        return None, False
     if kind == "date" and isinstance(value, date):
         day = value.date() if isinstance(value, datetime) else value
-        return {
-            _VALUE: {"numberValue": date_to_serial(day)},
-            "userEnteredFormat": {"numberFormat": dict(DATE_FORMAT)},
-        }, True
+        return f'{{"numberValue": {_number_json(date_to_serial(day))}}}', True
     if (
         kind == "number"
         and isinstance(value, int | float | Decimal)
         and not isinstance(value, bool)
     ):
         number = int(value) if value == int(value) else float(value)
-        return {_VALUE: {"numberValue": number}}, False
-    return {_VALUE: {"stringValue": text(value) if isinstance(value, date) else str(value)}}, False
+        return f'{{"numberValue": {_number_json(number)}}}', False
+    string = text(value) if isinstance(value, date) else str(value)
+    return f'{{"stringValue": {encode_basestring_ascii(string)}}}', False
+
+
+def _typed(value: object, kind: CellKind) -> tuple[dict[str, Any], bool]:
+    """(CellData holding the value, whether it is a date) -- never a formula."""
+    entered, is_date = _entered_json(value, kind)
+    if entered is None:
+        return {}, False
+    if is_date:
+        return {
+            _VALUE: json.loads(entered),
+            "userEnteredFormat": {"numberFormat": dict(DATE_FORMAT)},
+        }, True
+    return {_VALUE: json.loads(entered)}, False
 
 
 def _with_fill(data: dict[str, Any], fill: str | None) -> dict[str, Any]:
@@ -284,19 +336,38 @@ def _with_fill(data: dict[str, Any], fill: str | None) -> dict[str, Any]:
     return out
 
 
+_DATE_VALUE = f"{_VALUE},{_NUMBER_FORMAT}"
+
+
+def cell_json(change: CellChange) -> tuple[str, str]:
+    """One planned change as (CellData as JSON text, fields mask); a cleared fill is an
+    explicit clear. The text is ``json.dumps`` of :func:`change_cell`'s CellData."""
+    entered: str | None = None
+    is_date = False
+    fields = ""
+    if change.set_value:
+        entered, is_date = _entered_json(change.new, change.kind)
+        fields = _DATE_VALUE if is_date else _VALUE
+    background: str | None = None
+    if change.set_fill:
+        if change.fill is not None:
+            background = _background_json(change.fill)
+        fields = f"{fields},{_BACKGROUND}" if fields else _BACKGROUND
+    fmt = background
+    if is_date:
+        fmt = _DATE_FORMAT_JSON if background is None else f"{_DATE_FORMAT_JSON}, {background}"
+    if entered is None:
+        return ("{}" if fmt is None else f'{{"userEnteredFormat": {{{fmt}}}}}'), fields
+    if fmt is None:
+        return f'{{"userEnteredValue": {entered}}}', fields
+    return f'{{"userEnteredValue": {entered}, "userEnteredFormat": {{{fmt}}}}}', fields
+
+
 def change_cell(change: CellChange) -> tuple[dict[str, Any], str]:
     """One planned change as (CellData, fields mask); a cleared fill is an explicit clear."""
-    masks = []
-    data: dict[str, Any] = {}
-    if change.set_value:
-        data, is_date = _typed(change.new, change.kind)
-        masks.append(_VALUE)
-        if is_date:
-            masks.append(_NUMBER_FORMAT)
-    if change.set_fill:
-        data = _with_fill(data, change.fill)
-        masks.append(_BACKGROUND)
-    return data, ",".join(masks)
+    data, fields = cell_json(change)
+    parsed: dict[str, Any] = json.loads(data)
+    return parsed, fields
 
 
 @dataclass(frozen=True)
@@ -319,26 +390,72 @@ class Block:
         }
 
 
-def blocks(
-    sheet_id: int, fields: str, cells: Mapping[tuple[int, int], dict[str, Any]]
-) -> list[Block]:
-    """Group cells (0-based row, col) into rectangles: runs along a row, stacked down."""
-    runs: list[list[int]] = []  # [row, first col, end col]
-    for r, c in sorted(cells):
-        if runs and runs[-1][0] == r and runs[-1][2] == c:
-            runs[-1][2] = c + 1
-        else:
-            runs.append([r, c, c + 1])
-    stacks: list[list[int]] = []  # [first row, end row, first col, end col]
-    open_stack: dict[tuple[int, int], list[int]] = {}
-    for r, c0, c1 in runs:
-        stack = open_stack.get((c0, c1))
+@dataclass(frozen=True)
+class EncodedBlock:
+    """A :class:`Block` whose rows are JSON text already (``{"values": [...]}`` each)."""
+
+    sheet_id: int
+    row: int  # 0-based
+    col: int
+    rows: tuple[str, ...]
+    fields: str
+
+    def encode(self) -> str:
+        """The request as ``json.dumps`` gives ``Block.request()`` for the same cells."""
+        return (
+            f'{{"updateCells": {{"start": {{"sheetId": {self.sheet_id}, "rowIndex": {self.row}, '
+            f'"columnIndex": {self.col}}}, "rows": [{", ".join(self.rows)}], '
+            f'"fields": {encode_basestring_ascii(self.fields)}}}}}'
+        )
+
+    def halves(self) -> tuple[EncodedBlock, EncodedBlock]:
+        half = len(self.rows) // 2
+        return (
+            EncodedBlock(self.sheet_id, self.row, self.col, self.rows[:half], self.fields),
+            EncodedBlock(self.sheet_id, self.row + half, self.col, self.rows[half:], self.fields),
+        )
+
+
+#: A request of a write: as a dict, or an updateCells whose rows are JSON already.
+Request = dict[str, Any] | EncodedBlock
+
+
+#: A cell (0-based row, col) as one int, ``row << CELL_BITS | col``: sorted, these are the
+#: cells row by row, and the cell right of ``at`` is ``at + 1`` (no sheet is 2**32 wide).
+CELL_BITS = 32
+_COL_MASK = (1 << CELL_BITS) - 1
+
+
+def _rectangles(cells: Iterable[int]) -> list[list[int]]:
+    """Cells (``row << CELL_BITS | col``) as rectangles ``[first row, end row, first col,
+    end col]``: runs along a row, stacked down, at most MAX_BLOCK_ROWS rows each."""
+    at = sorted(cells)
+    stacks: list[list[int]] = []
+    open_stack: dict[int, list[int]] = {}  # by first col << CELL_BITS | end col
+    i, n = 0, len(at)
+    while i < n:
+        first = end = at[i]
+        i += 1
+        while i < n and at[i] == end + 1:
+            end = at[i]
+            i += 1
+        r, c0 = first >> CELL_BITS, first & _COL_MASK
+        c1 = c0 + end - first + 1
+        span = c0 << CELL_BITS | c1
+        stack = open_stack.get(span)
         if stack is not None and stack[1] == r and r - stack[0] < MAX_BLOCK_ROWS:
             stack[1] = r + 1
         else:
             stack = [r, r + 1, c0, c1]
             stacks.append(stack)
-            open_stack[(c0, c1)] = stack
+            open_stack[span] = stack
+    return stacks
+
+
+def blocks(
+    sheet_id: int, fields: str, cells: Mapping[tuple[int, int], dict[str, Any]]
+) -> list[Block]:
+    """Group cells (0-based row, col) into rectangles: runs along a row, stacked down."""
     return [
         Block(
             sheet_id,
@@ -347,22 +464,46 @@ def blocks(
             tuple(tuple(cells[(r, c)] for c in range(c0, c1)) for r in range(r0, r1)),
             fields,
         )
-        for r0, r1, c0, c1 in stacks
+        for r0, r1, c0, c1 in _rectangles(r << CELL_BITS | c for r, c in cells)
     ]
 
 
-def batches(
-    requests_: Sequence[dict[str, Any]], limit: int = MAX_BATCH_BYTES
-) -> list[list[dict[str, Any]]]:
-    """Requests in order, cut into batches of at most ``limit`` bytes of JSON each.
+def encoded_blocks(sheet_id: int, fields: str, cells: Mapping[int, str]) -> list[EncodedBlock]:
+    """:func:`blocks` for cells given as JSON text (:func:`cell_json`), each at
+    ``row << CELL_BITS | col``."""
+    out = []
+    for r0, r1, c0, c1 in _rectangles(cells):
+        if c1 - c0 == 1:
+            rows = [f'{{"values": [{cells[r << CELL_BITS | c0]}]}}' for r in range(r0, r1)]
+        else:
+            rows = [
+                '{"values": ['
+                + ", ".join([cells[r << CELL_BITS | c] for c in range(c0, c1)])
+                + "]}"
+                for r in range(r0, r1)
+            ]
+        out.append(EncodedBlock(sheet_id, r0, c0, tuple(rows), fields))
+    return out
+
+
+def encode_body(encoded_requests: Sequence[str]) -> bytes:
+    """The batchUpdate body ``{"requests": [...]}`` from requests already encoded: the bytes
+    ``requests`` would send for the same requests as ``json=`` (ASCII, so one byte a char)."""
+    return ('{"requests": [' + ", ".join(encoded_requests) + "]}").encode()
+
+
+def batches(requests_: Sequence[Request], limit: int = MAX_BATCH_BYTES) -> list[list[str]]:
+    """Requests in order, each encoded as JSON once, cut into batches of at most ``limit``
+    bytes of JSON each.
 
     An updateCells request bigger than ``limit`` on its own is cut into runs of rows.
+    Raises ValueError for a number JSON cannot carry (NaN, infinity).
     """
-    out: list[list[dict[str, Any]]] = [[]]
+    out: list[list[str]] = [[]]
     size = 0
     for request in requests_:
         for piece in _pieces(request, limit - 100):
-            n = len(json.dumps(piece)) + 2
+            n = len(piece) + 2
             if out[-1] and size + n > limit - 100:
                 out.append([])
                 size = 0
@@ -371,15 +512,18 @@ def batches(
     return [batch for batch in out if batch]
 
 
-def _pieces(request: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+def _pieces(request: Request, limit: int) -> list[str]:
+    """The request as JSON, or (too big) its halves' pieces, each a run of its rows."""
+    if isinstance(request, EncodedBlock):
+        encoded = request.encode()
+        if len(request.rows) < 2 or len(encoded) <= limit:
+            return [encoded]
+        head, tail = request.halves()
+        return _pieces(head, limit) + _pieces(tail, limit)
+    encoded = _JSON.encode(request)
     body = request.get("updateCells")
-    if (
-        body is None
-        or "start" not in body
-        or len(body["rows"]) < 2
-        or len(json.dumps(request)) <= limit
-    ):
-        return [request]
+    if body is None or "start" not in body or len(body["rows"]) < 2 or len(encoded) <= limit:
+        return [encoded]
     half = len(body["rows"]) // 2
     start = body["start"]
     first = {**body, "rows": body["rows"][:half]}
@@ -441,6 +585,27 @@ class _Refused(Exception):
     """Google answered 400: a range or request it cannot carry out."""
 
 
+def read_digest(key: str, time_zone: str | None, titles: Sequence[str], answer: bytes) -> str:
+    """The fingerprint of a read (``Snapshot.digest``).
+
+    Google's answer byte for byte holds every value of every tab read and each tab's range
+    (its title and grid); with it go the spreadsheet, its time zone and the titles asked
+    for, in order. Anything a cycle's result could depend on changes the digest.
+    """
+    digest = hashlib.sha256(json.dumps([key, time_zone, list(titles)]).encode())
+    digest.update(b"\n")
+    digest.update(answer)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class _Read:
+    """A read's snapshot, with the title and grid each tab's range showed (in tab order)."""
+
+    snapshot: Snapshot
+    shown: tuple[tuple[str, tuple[int, int] | None], ...]
+
+
 # --- the backend ---------------------------------------------------------------------
 
 
@@ -478,6 +643,8 @@ class GoogleBackend:
         self.email: str | None = None
         self._http: RetryingHTTPClient | None = None
         self._meta: Metadata | None = None
+        #: The last read, kept so an idle cycle's unchanged answer is not decoded again.
+        self._last: _Read | None = None
         #: API calls made (each counted once, however many tries it took).
         self.calls = 0
 
@@ -600,13 +767,7 @@ class GoogleBackend:
         return aged and (bool(missing) or meta.find(DASHBOARD) is None)
 
     def _batch_get(self, ranges: Sequence[str]) -> list[dict[str, Any]]:
-        params: dict[str, Any] = {
-            "valueRenderOption": "UNFORMATTED_VALUE",
-            "dateTimeRenderOption": "SERIAL_NUMBER",
-            "majorDimension": "ROWS",
-            **_COMPACT,
-        }
-        answer = self._call(lambda h: h.values_batch_get(self.key, list(ranges), params))
+        answer = self._call(lambda h: h.values_batch_get(self.key, list(ranges), dict(_VALUES)))
         found: list[dict[str, Any]] = answer.get("valueRanges") or []
         return found
 
@@ -617,17 +778,28 @@ class GoogleBackend:
         if self._stale(meta):
             meta = self.metadata(refresh=True)
         try:
-            answer = self._batch_get([quote_title(t.title) for t in meta.tabs])
+            answer, digest = self._read_tabs(meta)
         except _Refused:
             # A tab was renamed or deleted since the metadata was read.
             meta = self.metadata(refresh=True)
             try:
-                answer = self._batch_get([quote_title(t.title) for t in meta.tabs])
+                answer, digest = self._read_tabs(meta)
             except _Refused as err:
                 raise WorkbookUnavailable(
                     f"Google Sheets refused to read the tabs: {err}"
                 ) from None
+        if self._last is not None and self._last.snapshot.digest == digest:
+            # Google's very answer to the very request of the last read (a running daemon's
+            # idle cycle): the same tables, and the same titles and grids to note.
+            for tab, (title, end) in zip(meta.tabs, self._last.shown, strict=False):
+                tab.title = title
+                if end is not None:
+                    tab.rows, tab.columns = end
+            return self._last.snapshot
+        assert answer is not None, "only the last read's answer is left undecoded"
+        self._last = None  # its tables can go before the new ones are made
         tables: dict[str, Table] = {}
+        shown_tabs: list[tuple[str, tuple[int, int] | None]] = []
         for tab, found in zip(meta.tabs, answer, strict=False):
             shown = str(found.get("range", ""))
             # The title as Google spells it now (a rename may have changed only its case).
@@ -635,10 +807,36 @@ class GoogleBackend:
             end = _grid_end(shown)
             if end is not None:
                 tab.rows, tab.columns = end
+            shown_tabs.append((tab.title, end))
             rows = [[_cell(v) for v in row] for row in found.get("values") or []]
             header = tuple(rows[0]) if rows else ()
             tables[tab.title] = Table(tab.title, header, rows[1:])
-        return Snapshot(tables=tables, fills={}, numbers_are_dates=True, timezone=meta.time_zone)
+        snapshot = Snapshot(
+            tables=tables,
+            fills={},
+            numbers_are_dates=True,
+            timezone=meta.time_zone,
+            digest=digest,
+        )
+        self._last = _Read(snapshot, tuple(shown_tabs))
+        return snapshot
+
+    def _read_tabs(self, meta: Metadata) -> tuple[list[dict[str, Any]] | None, str]:
+        """Every tab's values (one values:batchGet) and the read's digest; the values are
+        not decoded (None) when the digest is the last read's."""
+        titles = [t.title for t in meta.tabs]
+        ranges = [quote_title(t) for t in titles]
+        last = self._last.snapshot.digest if self._last is not None else None
+
+        def fetch(h: RetryingHTTPClient) -> tuple[list[dict[str, Any]] | None, str]:
+            response = h.values_batch_get_response(self.key, ranges, _VALUES)
+            digest = read_digest(self.key, meta.time_zone, titles, response.content)
+            if digest == last:
+                return None, digest
+            found: list[dict[str, Any]] = response.json().get("valueRanges") or []
+            return found, digest
+
+        return self._call(fetch)
 
     # --- write -----------------------------------------------------------------
 
@@ -694,21 +892,26 @@ class GoogleBackend:
             if candidate not in taken:
                 return candidate
 
-    def _update(self, body: dict[str, Any]) -> None:
-        self._call(lambda h: h.batch_update(self.key, body), writing=True)
+    def _update(self, body: bytes) -> None:
+        self._call(lambda h: h.batch_update_encoded(self.key, body), writing=True)
 
     def _send(
-        self, requests_: Sequence[dict[str, Any]], guards: Sequence[dict[str, Any]] = ()
+        self, requests_: Sequence[Request], guards: Sequence[dict[str, Any]] = ()
     ) -> str | None:
         """Send the batchUpdates, each led by ``guards``; a reason when Google refused one.
 
         A refused batchUpdate changed nothing (Google applies a batch entirely or not at all).
         """
-        room = self.max_batch_bytes - len(json.dumps({"requests": list(guards)}))
-        parts = batches(requests_, room)
+        try:
+            lead = [_JSON.encode(guard) for guard in guards]
+            parts = batches(requests_, self.max_batch_bytes - len(encode_body(lead)))
+        except ValueError as err:
+            raise WorkbookUnavailable(
+                f"the write holds a number Google Sheets cannot take ({err}): nothing was written"
+            ) from None
         for n, part in enumerate(parts):
             try:
-                self._update({"requests": [*guards, *part]})
+                self._update(encode_body([*lead, *part]))
             except _Refused as err:
                 self._meta = None  # the layout may have moved: read it again next cycle
                 earlier = f" (the first {n} of {len(parts)} parts were written)" if n else ""
@@ -761,8 +964,9 @@ class GoogleBackend:
         for (title, first, _), found in zip(wanted, answer, strict=False):
             values = found.get("values") or []
             current = verified.current.setdefault(title, {})
-            for i, row in enumerate(values):
-                current[first + i] = row
+            for i, row in enumerate(values, start=first):
+                # Google's "" is a blank, as it is in the tables read (Table rows).
+                current[i] = [None if v == "" else v for v in row] if "" in row else row
             if first == 1:
                 current.setdefault(1, [])
         for title, rows in rows_by_tab.items():
@@ -778,11 +982,16 @@ class GoogleBackend:
             positions = input_positions(title, table.header)
             ok = set()
             if header_ok:
+                # Quick: every cell up to the last input column is the same (blanks and
+                # trimmed cells alike); else input cell by input cell.
+                reach = max(positions, default=-1) + 1
                 for row in rows:
                     i = row - 2
                     before = table.rows[i] if 0 <= i < len(table.rows) else ()
                     now = current.get(row, ())
-                    if all(_at(before, p) == _at(now, p) for p in positions):
+                    if before[:reach] == now[:reach] or all(
+                        _at(before, p) == _at(now, p) for p in positions
+                    ):
                         ok.add(row)
             verified.rows_ok[title] = ok
         return verified
@@ -858,7 +1067,7 @@ class _Build:
     def __init__(self, meta: Metadata, new_id: Callable[[set[int]], int]) -> None:
         self.meta = meta
         self.new_id = new_id
-        self.requests: list[dict[str, Any]] = []
+        self.requests: list[Request] = []
         self.written = 0
         self.skipped_rows: set[tuple[str, int]] = set()
         self.added: list[TabInfo] = []
@@ -923,7 +1132,7 @@ class _Build:
             self.requests += [b.request() for b in blocks(sheet_id, _VALUE, found)]
 
     def cells(self, changes: Sequence[CellChange], verified: Verified) -> None:
-        grouped: dict[tuple[int, str], dict[tuple[int, int], dict[str, Any]]] = {}
+        grouped: dict[tuple[int, str], dict[int, str]] = {}  # cells by (sheet id, fields)
         # A new package's ID is given in the same write as the sessions that name it: when
         # the package row is left alone, so are they. Otherwise they would name an ID that
         # no row gets (the next cycle numbers new packages past every ID already named) and
@@ -933,20 +1142,43 @@ class _Build:
             for c in changes
             if _is_id_fill(c, PACKAGES.name) and not self._writable(c, verified)
         }
+        # Per tab: where it is and the rows safe to write; per sheet id: the columns that
+        # _columns has already been asked for (asking again for fewer does nothing).
+        tabs: dict[str, tuple[TabInfo | None, set[int]]] = {}
+        asked: dict[int, int] = {}
+        written = 0
         for change in changes:
-            info = self.meta.find(change.tab)
-            if info is None or not self._writable(change, verified):
+            tab = tabs.get(change.tab)
+            if tab is None:
+                tab = tabs[change.tab] = (
+                    self.meta.find(change.tab),
+                    verified.rows_ok.get(change.tab, set()),
+                )
+            info, rows_ok = tab
+            if (
+                info is None
+                or change.row not in rows_ok
+                or (change.input_fill and not self._fillable(change, verified, withheld))
+            ):
                 self.skipped_rows.add((change.tab, change.row))
                 continue
-            if _is_id_fill(change, SESSIONS.name) and key(text(change.new)) in withheld:
-                self.skipped_rows.add((change.tab, change.row))
-                continue
-            self._columns(info, change.col + 1)
-            data, fields = change_cell(change)
-            grouped.setdefault((info.sheet_id, fields), {})[(change.row - 1, change.col)] = data
-            self.written += 1
+            sheet_id, col = info.sheet_id, change.col
+            if col >= asked.get(sheet_id, 0):
+                self._columns(info, col + 1)
+                asked[sheet_id] = col + 1
+            data, fields = cell_json(change)
+            grouped.setdefault((sheet_id, fields), {})[(change.row - 1) << CELL_BITS | col] = data
+            written += 1
+        self.written += written
         for (sheet_id, fields), found in grouped.items():
-            self.requests += [b.request() for b in blocks(sheet_id, fields, found)]
+            self.requests += encoded_blocks(sheet_id, fields, found)
+
+    def _fillable(self, change: CellChange, verified: Verified, withheld: set[str]) -> bool:
+        """A blank input cell to fill is writable, and not a session's new package ID
+        whose package row is left alone."""
+        if not self._writable(change, verified):
+            return False
+        return not (_is_id_fill(change, SESSIONS.name) and key(text(change.new)) in withheld)
 
     def _writable(self, change: CellChange, verified: Verified) -> bool:
         """The row is still the one read, and a blank input cell to fill is still blank."""

@@ -35,6 +35,7 @@ import requests
 from google.auth.exceptions import TransportError
 from gspread.exceptions import APIError
 from gspread.http_client import FileType, HTTPClient, ParamsType
+from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL, SPREADSHEET_VALUES_BATCH_URL
 
 from sync.backends.base import WorkbookUnavailable
 
@@ -146,6 +147,25 @@ class RetryingHTTPClient(HTTPClient):
         #: The last request was a write that once got no answer: it may have been carried
         #: out before the answer that ended it (e.g. a refusal to repeat it).
         self.last_maybe_applied = False
+
+    def values_batch_get_response(
+        self, id: str, ranges: list[str], params: Mapping[str, Any] | None = None
+    ) -> requests.Response:
+        """gspread's ``values_batch_get``, answering with the response itself: its bytes can
+        be fingerprinted before (or instead of) decoding them."""
+        query: dict[str, Any] = {**(params or {}), "ranges": ranges}
+        return self.request("get", SPREADSHEET_VALUES_BATCH_URL % id, params=query)
+
+    def batch_update_encoded(self, id: str, body: bytes) -> requests.Response:
+        """gspread's ``batch_update`` with a body already encoded as JSON, answering with the
+        response (its replies, one per request, are left undecoded for who needs them).
+
+        The bytes go out as they are, as ``requests`` sends a ``json=`` body (the same
+        ``Content-Type``): a caller that had to encode the requests anyway (to measure
+        them) need not have them encoded a second time.
+        """
+        headers = {"Content-Type": "application/json"}
+        return self.request("post", SPREADSHEET_BATCH_UPDATE_URL % id, data=body, headers=headers)
 
     def rebase(self, url: str) -> str:
         if self.base_url and url.startswith(GOOGLE_SHEETS_URL):
