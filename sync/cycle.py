@@ -10,9 +10,11 @@ The clock is a parameter (``now``), so tests never patch globals.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -122,6 +124,24 @@ class CleanMemo:
     result: Result | None = None
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while the rules work a workbook out.
+
+    Parsing and deciding allocate a few objects per cell and free nothing until the
+    cycle ends, so every automatic collection walks the whole heap (the workbook as
+    read included) and finds nothing to free: about a third of the rules' CPU at 100k
+    sessions. The collector is back on (if it was) as soon as they are done.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 def today_in(now: datetime, zone: str | None) -> date:
     """Today's date where the practice is: the configured zone, else the clock's own."""
     return now.astimezone(ZoneInfo(zone)).date() if zone else now.astimezone().date()
@@ -180,19 +200,22 @@ def run_cycle(
         t = lap("compute", t)
         t = lap("diff", t)
     else:
-        parsed = parse(snapshot.tables, today=today, settings=settings)
-        t = lap("parse", t)
-        result = decide(
-            parsed, today=today, balance_links=links, client_notices=config.notify.clients
-        )
-        t = lap("compute", t)
-        dashboard = dashboard_rows(
-            result.dashboard,
-            currency=config.rules.currency,
-            warning_days=config.rules.expiry_warning_days,
-        )
-        plan = WritePlan() if result.blocked else make_plan(snapshot, result, dashboard=dashboard)
-        t = lap("diff", t)
+        with collector_paused():
+            parsed = parse(snapshot.tables, today=today, settings=settings)
+            t = lap("parse", t)
+            result = decide(
+                parsed, today=today, balance_links=links, client_notices=config.notify.clients
+            )
+            t = lap("compute", t)
+            dashboard = dashboard_rows(
+                result.dashboard,
+                currency=config.rules.currency,
+                warning_days=config.rules.expiry_warning_days,
+            )
+            plan = (
+                WritePlan() if result.blocked else make_plan(snapshot, result, dashboard=dashboard)
+            )
+            t = lap("diff", t)
         if memo is not None and key is not None and not plan:
             memo.key, memo.result = key, result
     if dry_run or not plan:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ from sync.backends.google import GoogleBackend
 from sync.backends.xlsx import XlsxBackend
 from sync.cli import cli
 from sync.config import Config, load
-from sync.cycle import CleanMemo, CycleReport, run_cycle
+from sync.cycle import CleanMemo, CycleReport, collector_paused, run_cycle
 from tests.contract.test_contract import CLIENTS, PACKAGES, SESSIONS
 from tests.sheetsfake import GOOGLE_BASE_URL, FakeSheets
 
@@ -182,3 +183,20 @@ def test_a_new_google_time_zone_works_it_out_again(fake: FakeSheets) -> None:
     assert again.today == clean.today  # the configured zone fixes "today": only the digest
     assert again.result is not clean.result
     assert backend.read().timezone == "America/New_York"
+
+
+def test_the_garbage_collector_is_back_on_after_the_rules_even_when_they_fail() -> None:
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collector_paused():
+        raise RuntimeError("a rule crashed")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled(), "left off when it was off before"
+    finally:
+        gc.enable()
