@@ -433,6 +433,8 @@ class Misplaced:
     typed_overwritten: list[str] = field(default_factory=list)
     #: Sessions given a new package's ID that the package row itself did not get.
     dangling: list[str] = field(default_factory=list)
+    #: Of ``wrong_row``, the cells in input columns (the rest are computed cells).
+    wrong_row_inputs: list[str] = field(default_factory=list)
 
 
 def misplaced(read: Grid, edited: Grid, after: Grid, plan: WritePlan) -> Misplaced:
@@ -465,6 +467,9 @@ def misplaced(read: Grid, edited: Grid, after: Grid, plan: WritePlan) -> Misplac
             elif row > 0 and inputs(was, head_read, tab, row) != inputs(now, head_now, tab, row):
                 out.wrong_row.append(f"{where}: the row holds another row's inputs")
             name = head_now.get(col)
+            misplaced_here = out.wrong_row and out.wrong_row[-1].startswith(f"{where}:")
+            if misplaced_here and name in INPUTS[key(tab)]:
+                out.wrong_row_inputs.append(out.wrong_row[-1])
             typed = now.get(at)
             if (
                 row > 0

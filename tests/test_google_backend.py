@@ -588,3 +588,20 @@ def test_init_demo_fills_empty_tabs_and_refuses_tabs_with_rows(fake: FakeSheets)
     with pytest.raises(WorkbookUnavailable, match="--demo only fills an empty workbook"):
         backend(sid).prepare(layout(demo=True))
     assert fake.revision(sid) == revision
+
+
+def test_a_fill_on_the_last_row_of_a_grid_with_no_spare_rows_is_written(
+    fake: FakeSheets,
+) -> None:
+    # The write asks Google for the filled rows and their neighbours as they are right
+    # after it (see sync/backends/landed.py): never for a row past the grid, which would
+    # fail the whole write.
+    sessions = [*SESSIONS, [date(2026, 11, 20), "Ann Lee", None, "Attended"]]
+    sheets = {"Clients": CLIENTS, "Packages": PACKAGES, "Sessions": sessions}
+    rows = {k: [list(r) for r in v] for k, v in {**sheets, "Templates": TEMPLATES}.items()}
+    last = max(len(r) for r in rows.values())
+    sid = fake.create_spreadsheet("Practice", rows, row_count=last)
+    assert fake.sheet_properties(sid, "Sessions")["gridProperties"]["rowCount"] == len(sessions)
+    report = cycle(backend(sid))
+    assert report.outcome.written and report.outcome.reason is None
+    assert column(fake, sid, "Sessions", "Package ID")[-1] == "P-0001"

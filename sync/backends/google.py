@@ -19,7 +19,10 @@ one is not decoded again, and a running daemon reuses the last clean result
 There is no compare-and-swap in the Sheets API, and writes are positional: a
 person may insert, delete or sort rows between our read and our write. So just
 before writing, the rows about to be written are read again and every row
-whose input cells changed is left for the next cycle. Values are written as
+whose input cells changed is left for the next cycle. An edit in the round trip
+after that read is caught by the write's own answer: input cells that landed on
+another row or column are put back in the same cycle (``sync.backends.landed``).
+Values are written as
 typed cells (``stringValue``, never a formula), so a client named
 ``=HYPERLINK(...)`` stays text.
 """
@@ -49,6 +52,7 @@ from google.auth.exceptions import GoogleAuthError, RefreshError
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
 from gspread.exceptions import APIError, NoValidUrlKeyFound
+from gspread.http_client import ParamsType
 from gspread.utils import extract_id_from_url
 
 from rules.model import Table, Value
@@ -65,6 +69,7 @@ from sync.backends.base import (
     WriteOutcome,
     WritePlan,
 )
+from sync.backends.landed import Landing, Restore, column_map, judge, judge_columns
 from sync.backends.retry import RetryingHTTPClient, RetryPolicy, SheetsUnreachable
 from sync.keyfile import check_key_file
 
@@ -486,10 +491,41 @@ def encoded_blocks(sheet_id: int, fields: str, cells: Mapping[int, str]) -> list
     return out
 
 
-def encode_body(encoded_requests: Sequence[str]) -> bytes:
+def encode_body(encoded_requests: Sequence[str], look_at: Sequence[str] = ()) -> bytes:
     """The batchUpdate body ``{"requests": [...]}`` from requests already encoded: the bytes
-    ``requests`` would send for the same requests as ``json=`` (ASCII, so one byte a char)."""
-    return ('{"requests": [' + ", ".join(encoded_requests) + "]}").encode()
+    ``requests`` would send for the same requests as ``json=`` (ASCII, so one byte a char).
+
+    ``look_at``: A1 ranges the answer is to carry as they are right after the batch.
+    """
+    body = '{"requests": [' + ", ".join(encoded_requests) + "]"
+    if look_at:
+        body += (
+            ', "includeSpreadsheetInResponse": true, "responseIncludeGridData": true, '
+            f'"responseRanges": {_JSON.encode(list(look_at))}'
+        )
+    return (body + "}").encode()
+
+
+#: The answer to a batch that looks at rows: only their effective values (and where).
+_LANDED_FIELDS: ParamsType = {
+    "fields": "updatedSpreadsheet(sheets(properties(title),"
+    "data(startRow,startColumn,rowData(values(effectiveValue)))))",
+    **_COMPACT,
+}
+
+
+def _landed_rows(answer: Mapping[str, Any]) -> dict[str, dict[int, list[object]]]:
+    """Per tab title, 1-based row -> its effective values, from a batchUpdate's answer."""
+    out: dict[str, dict[int, list[object]]] = {}
+    for sheet in (answer.get("updatedSpreadsheet") or {}).get("sheets") or []:
+        title = str((sheet.get("properties") or {}).get("title", ""))
+        rows = out.setdefault(title, {})
+        for data in sheet.get("data") or []:
+            first, left = int(data.get("startRow") or 0), int(data.get("startColumn") or 0)
+            for i, row in enumerate(data.get("rowData") or []):
+                values = [_effective(cell) for cell in row.get("values") or []]
+                rows[first + i + 1] = [None] * left + values
+    return out
 
 
 def batches(requests_: Sequence[Request], limit: int = MAX_BATCH_BYTES) -> list[list[str]]:
@@ -647,6 +683,8 @@ class GoogleBackend:
         self._last: _Read | None = None
         #: API calls made (each counted once, however many tries it took).
         self.calls = 0
+        #: Rows as the last write's answer showed them (see ``_send``'s ``look_at``).
+        self.landed_rows: dict[str, dict[int, list[object]]] = {}
 
     @classmethod
     def from_environment(
@@ -874,16 +912,154 @@ class GoogleBackend:
         if not build.requests:
             reason = _skipped_reason(skipped, nothing_written=True)
             return outcome(reason, written=False, rows_skipped=skipped, retry_next_cycle=True)
-        refused = self._send(build.requests, guards=build.guards())
+        # Right after the write: the header of each tab written, and each row filled.
+        look_at = [
+            f"{quote_title(title)}!1:1" for title in {*build.cells_written, *build.headers_written}
+        ]
+        # Two rows either side of each filled row: rows the write left alone tell how far
+        # rows moved, to tell apart rows that read alike (see landed.judge).
+        # (Within the grid as last seen: a range past it would fail the whole write.)
+        for title, rows in build.filled_rows().items():
+            info = meta.find(title)
+            end = info.rows if info is not None else max(rows)
+            near = {n for r in rows for n in range(max(2, r - 2), min(end, r + 2) + 1)}
+            runs = row_runs(near | rows)
+            look_at += [f"{quote_title(title)}!{first}:{last}" for first, last in runs]
+        refused = self._send(build.requests, guards=build.guards(), look_at=look_at)
         if refused is not None:
             return outcome(refused, written=False, rows_skipped=skipped)
         build.commit()
+        reasons = [_skipped_reason(skipped, nothing_written=False)] if skipped else []
+        landing = self._judge_fills(snapshot, verified, build)
+        shifted = self._judge_columns(snapshot, verified, build)
+        if shifted is not None:
+            # On a tab whose columns moved, rows are judged by column, not by input cells.
+            tabs = {tab for tab, _ in shifted.moved}
+            landing.restore = [r for r in landing.restore if r.tab not in tabs] + shifted.restore
+            landing.moved = [m for m in landing.moved if m[0] not in tabs] + shifted.moved
+            landing.unknown += shifted.unknown
+        if landing.moved:
+            reasons.append(self._put_back(landing, meta))
         return outcome(
-            _skipped_reason(skipped, nothing_written=False) if skipped else None,
-            retry_next_cycle=bool(skipped),
+            "; ".join(reasons) or None,
+            retry_next_cycle=bool(skipped or landing.moved),
             written=True,
             cells_written=build.written,
             rows_skipped=skipped,
+        )
+
+    def _judge_fills(self, snapshot: Snapshot, verified: Verified, build: _Build) -> Landing:
+        """Where the filled input cells landed (see :mod:`sync.backends.landed`)."""
+        if not build.filled:
+            return Landing()
+        positions = {
+            title: input_positions(title, table.header) for title, table in snapshot.tables.items()
+        }
+        after = {
+            title: self.landed_rows.get(info.title, {})
+            for title in build.filled_rows()
+            if (info := build.meta.find(title)) is not None
+        }
+        written: dict[tuple[str, int], set[int]] = {}
+        for changes in build.cells_written.values():
+            for change in changes:
+                written.setdefault((change.tab, change.row), set()).add(change.col)
+        return judge(build.filled, verified.current, after, snapshot.tables, positions, written)
+
+    def _judge_columns(
+        self, snapshot: Snapshot, verified: Verified, build: _Build
+    ) -> Landing | None:
+        """Cells written under another column: columns moved under the write.
+
+        Told by each written tab's header in the write's answer; only then are the rows
+        written read once more (one request), to tell which row each cell landed on."""
+        landing: Landing | None = None
+        for title in sorted({*build.cells_written, *build.headers_written}):
+            info = build.meta.find(title)
+            now = self.landed_rows.get(info.title, {}).get(1) if info is not None else None
+            if info is None or now is None:
+                continue
+            before = list(verified.current.get(title, {}).get(1, ()))
+            ours = build.headers_written.get(title, {})
+            expected = before + [None] * (max(ours, default=-1) + 1 - len(before))
+            for col, header in ours.items():
+                expected[col] = header
+            if _trimmed(now) == _trimmed(expected):
+                continue
+            landing = landing or Landing()
+            mapping = column_map(before, now, ours)
+            changes = build.cells_written.get(title, [])
+            if mapping is None:
+                landing.moved.append((title, 1))
+                landing.unknown.append(f"{title}!1:1 (its columns changed while the sync wrote)")
+                continue
+            after: dict[int, list[object]] = {}
+            runs = row_runs(c.row for c in changes)
+            if len(runs) > MAX_VERIFY_RANGES:
+                runs = [(runs[0][0], runs[-1][1])]
+            if runs:
+                q = quote_title(info.title)
+                answer = self._batch_get([f"{q}!{first}:{last}" for first, last in runs])
+                for (first, _), got in zip(runs, answer, strict=False):
+                    for k, row in enumerate(got.get("values") or []):
+                        after[first + k] = row
+            inputs = input_positions(title, before)
+            judged = judge_columns(changes, mapping, after, snapshot.tables.get(title), inputs)
+            landing.moved += judged.moved
+            landing.restore += judged.restore
+            landing.unknown += judged.unknown
+            for col in ours:  # the header cells the write put over other columns' names
+                was = mapping[col] if col < len(mapping) else col
+                if was != col:
+                    held: object = None
+                    if was is not None and was < len(before):
+                        held = _cell(before[was])
+                    landing.restore.append(Restore(title, 1, col, held))
+        return landing
+
+    def _put_back(self, landing: Landing, meta: Metadata) -> str:
+        """Put back the input cells a write filled on rows that had moved under it."""
+        requests_: list[Request] = []
+        for cell in landing.restore:
+            info = meta.find(cell.tab)
+            if info is None:
+                continue
+            data = {} if cell.value is None else {_VALUE: _entered_value(cell.value)}
+            fields = f"{_VALUE},{_BACKGROUND}" if cell.clear_fill else _VALUE
+            requests_.append(
+                {
+                    "updateCells": {
+                        "start": {
+                            "sheetId": info.sheet_id,
+                            "rowIndex": cell.row - 1,
+                            "columnIndex": cell.col,
+                        },
+                        "rows": [{"values": [data]}],
+                        "fields": fields,
+                    }
+                }
+            )
+        cells = len(landing.restore)
+        what = "1 filled cell" if cells == 1 else f"{cells} filled cells"
+        log.warning(
+            "rows moved under the write: putting back %s on %d rows", what, len(landing.moved)
+        )
+        refused = self._send(requests_) if requests_ else None
+        if refused is not None:
+            return (
+                f"rows moved in the sheet while the sync wrote, and putting back {what} "
+                f"failed ({refused}); check these cells: "
+                + ", ".join(f"{c.tab}!{column_letter(c.col)}{c.row}" for c in landing.restore)
+            )
+        unknown = (
+            f" ({len(landing.unknown)} left blank, as what they held cannot be known: "
+            f"{', '.join(landing.unknown[:5])})"
+            if landing.unknown
+            else ""
+        )
+        return (
+            f"rows moved in the sheet while the sync wrote: {what} put back as they were"
+            f"{unknown}; the next cycle writes them where they belong"
         )
 
     def _new_sheet_id(self, taken: set[int]) -> int:
@@ -892,16 +1068,22 @@ class GoogleBackend:
             if candidate not in taken:
                 return candidate
 
-    def _update(self, body: bytes) -> None:
-        self._call(lambda h: h.batch_update_encoded(self.key, body), writing=True)
+    def _update(self, body: bytes, params: ParamsType | None = None) -> requests.Response:
+        return self._call(lambda h: h.batch_update_encoded(self.key, body, params), writing=True)
 
     def _send(
-        self, requests_: Sequence[Request], guards: Sequence[dict[str, Any]] = ()
+        self,
+        requests_: Sequence[Request],
+        guards: Sequence[dict[str, Any]] = (),
+        look_at: Sequence[str] = (),
     ) -> str | None:
         """Send the batchUpdates, each led by ``guards``; a reason when Google refused one.
 
         A refused batchUpdate changed nothing (Google applies a batch entirely or not at all).
+        ``look_at``: A1 ranges whose effective values the last batch's answer carries, as
+        they are right after it was applied (kept in ``self.landed_rows``).
         """
+        self.landed_rows = {}
         try:
             lead = [_JSON.encode(guard) for guard in guards]
             parts = batches(requests_, self.max_batch_bytes - len(encode_body(lead)))
@@ -910,8 +1092,15 @@ class GoogleBackend:
                 f"the write holds a number Google Sheets cannot take ({err}): nothing was written"
             ) from None
         for n, part in enumerate(parts):
+            last = n == len(parts) - 1
             try:
-                self._update(encode_body([*lead, *part]))
+                if last and look_at:
+                    answer = self._update(
+                        encode_body([*lead, *part], look_at=look_at), params=_LANDED_FIELDS
+                    )
+                    self.landed_rows = _landed_rows(answer.json())
+                else:
+                    self._update(encode_body([*lead, *part]))
             except _Refused as err:
                 self._meta = None  # the layout may have moved: read it again next cycle
                 earlier = f" (the first {n} of {len(parts)} parts were written)" if n else ""
@@ -1073,6 +1262,10 @@ class _Build:
         self.added: list[TabInfo] = []
         self.widths: dict[int, int] = {}  # sheet id -> columns after this write
         self.touched: set[int] = set()
+        #: The blank input cells this write fills, and every cell it writes by tab.
+        self.filled: list[CellChange] = []
+        self.cells_written: dict[str, list[CellChange]] = {}
+        self.headers_written: dict[str, dict[int, str]] = {}
 
     def _columns(self, info: TabInfo, needed: int) -> None:
         self.touched.add(info.sheet_id)
@@ -1128,6 +1321,7 @@ class _Build:
             self._columns(info, header.col + 1)
             cells.setdefault(info.sheet_id, {})[(0, header.col)] = _typed(header.name, "text")[0]
             self.written += 1
+            self.headers_written.setdefault(header.tab, {})[header.col] = header.name
         for sheet_id, found in cells.items():
             self.requests += [b.request() for b in blocks(sheet_id, _VALUE, found)]
 
@@ -1169,6 +1363,9 @@ class _Build:
             data, fields = cell_json(change)
             grouped.setdefault((sheet_id, fields), {})[(change.row - 1) << CELL_BITS | col] = data
             written += 1
+            self.cells_written.setdefault(change.tab, []).append(change)
+            if change.input_fill:
+                self.filled.append(change)
         self.written += written
         for (sheet_id, fields), found in grouped.items():
             self.requests += encoded_blocks(sheet_id, fields, found)
@@ -1190,6 +1387,13 @@ class _Build:
             now = verified.current.get(change.tab, {}).get(change.row, ())
             return is_blank(_at(now, change.col))
         return True
+
+    def filled_rows(self) -> dict[str, set[int]]:
+        """Per tab, the rows where this write fills input cells."""
+        rows: dict[str, set[int]] = {}
+        for change in self.filled:
+            rows.setdefault(change.tab, set()).add(change.row)
+        return rows
 
     def guards(self) -> list[dict[str, Any]]:
         """Requests that make a batch fail unless each tab it writes by id still has the
@@ -1271,6 +1475,15 @@ def _owned_tab_request(
 
 
 # --- init ----------------------------------------------------------------------------
+
+
+def _entered_value(value: object) -> dict[str, Any]:
+    """A value as the values API reads it, as the ExtendedValue that puts it back."""
+    if isinstance(value, bool):
+        return {"boolValue": value}
+    if isinstance(value, int | float):
+        return {"numberValue": value}
+    return {"stringValue": str(value)}
 
 
 def _effective(cell: Mapping[str, Any]) -> object:

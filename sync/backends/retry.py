@@ -156,7 +156,9 @@ class RetryingHTTPClient(HTTPClient):
         query: dict[str, Any] = {**(params or {}), "ranges": ranges}
         return self.request("get", SPREADSHEET_VALUES_BATCH_URL % id, params=query)
 
-    def batch_update_encoded(self, id: str, body: bytes) -> requests.Response:
+    def batch_update_encoded(
+        self, id: str, body: bytes, params: ParamsType | None = None
+    ) -> requests.Response:
         """gspread's ``batch_update`` with a body already encoded as JSON, answering with the
         response (its replies, one per request, are left undecoded for who needs them).
 
@@ -165,7 +167,9 @@ class RetryingHTTPClient(HTTPClient):
         them) need not have them encoded a second time.
         """
         headers = {"Content-Type": "application/json"}
-        return self.request("post", SPREADSHEET_BATCH_UPDATE_URL % id, data=body, headers=headers)
+        return self.request(
+            "post", SPREADSHEET_BATCH_UPDATE_URL % id, params=params, data=body, headers=headers
+        )
 
     def rebase(self, url: str) -> str:
         if self.base_url and url.startswith(GOOGLE_SHEETS_URL):

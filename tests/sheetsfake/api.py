@@ -223,17 +223,19 @@ class Api:
     ) -> dict[str, Any]:
         ss = self._open(path["spreadsheetId"])
         updated, replies = batch.apply_batch(ss, self.state, body.get("requests") or [])
-        self._commit(updated)
         result: dict[str, Any] = {"spreadsheetId": ss.spreadsheet_id, "replies": replies}
         if body.get("includeSpreadsheetInResponse"):
             ranges = None
             if body.get("responseRanges"):
                 ranges = []
                 for text in body["responseRanges"]:
+                    # A range past the grid fails the whole call: a batchUpdate is one
+                    # transaction, so nothing is committed then.
                     sheet, a1 = updated.resolve(text)
                     ranges.append((sheet, sheet.box(a1)))
             include = bool(body.get("responseIncludeGridData"))
             result["updatedSpreadsheet"] = updated.to_json(include, ranges)
+        self._commit(updated)
         return result
 
     # -- values: reading -------------------------------------------------------------------
