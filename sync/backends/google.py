@@ -924,7 +924,9 @@ class GoogleBackend:
             end = info.rows if info is not None else max(rows)
             near = {n for r in rows for n in range(max(2, r - 2), min(end, r + 2) + 1)}
             runs = row_runs(near | rows)
-            look_at += [f"{quote_title(title)}!{first}:{last}" for first, last in runs]
+            # Only as wide as the input columns: they tell the rows apart (see _span).
+            last_col = column_letter(_span(snapshot, title) - 1)
+            look_at += [f"{quote_title(title)}!A{first}:{last_col}{last}" for first, last in runs]
         refused = self._send(build.requests, guards=build.guards(), look_at=look_at)
         if refused is not None:
             return outcome(refused, written=False, rows_skipped=skipped)
@@ -964,7 +966,10 @@ class GoogleBackend:
         for changes in build.cells_written.values():
             for change in changes:
                 written.setdefault((change.tab, change.row), set()).add(change.col)
-        return judge(build.filled, verified.current, after, snapshot.tables, positions, written)
+        spans = {title: _span(snapshot, title) for title in build.filled_rows()}
+        return judge(
+            build.filled, verified.current, after, snapshot.tables, positions, written, spans
+        )
 
     def _judge_columns(
         self, snapshot: Snapshot, verified: Verified, build: _Build
@@ -1475,6 +1480,13 @@ def _owned_tab_request(
 
 
 # --- init ----------------------------------------------------------------------------
+
+
+def _span(snapshot: Snapshot, title: str) -> int:
+    """How many columns, from A, hold a tab's input columns (at least one)."""
+    table = snapshot.tables.get(title)
+    header = table.header if table is not None else ()
+    return max(input_positions(title, header), default=0) + 1
 
 
 def _entered_value(value: object) -> dict[str, Any]:

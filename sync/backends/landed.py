@@ -76,13 +76,16 @@ def judge(
     tables: Mapping[str, Table],
     positions: Mapping[str, Sequence[int]],
     written: Mapping[tuple[str, int], Collection[int]] | None = None,
+    spans: Mapping[str, int] | None = None,
 ) -> Landing:
     """Judge ``fills`` (input cells just written) by their rows ``before`` the write (as
     verified) and ``after`` it; ``tables`` are the tabs as the cycle read them and
     ``positions`` each tab's input columns (what a row *is*). ``written``: every column
     the write set on each (tab, row), fills or not; a row that moved is found among the
-    rows read by all its other cells."""
+    rows read by all its other cells. ``spans``: how many columns (from A) ``after``
+    holds of each tab; only those tell rows apart."""
     written = written or {}
+    spans = spans or {}
 
     def finder_for(tab: str, row: int) -> _Finder:
         table = tables.get(tab)
@@ -92,6 +95,7 @@ def judge(
         found = finders.get((tab, mine))
         if found is None:
             width = len(table.header) if table is not None else 0
+            width = min(width, spans.get(tab, width))
             found = finders[(tab, mine)] = _Finder(
                 table, [c for c in range(width) if c not in mine]
             )
