@@ -221,6 +221,34 @@ def test_a_formula_in_a_blank_looking_input_cell_is_never_overwritten(tmp_path: 
     assert openpyxl.load_workbook(path)["Packages"]["A3"].value == '=CONCAT("P-","0009")'
 
 
+def test_sessions_are_not_given_the_id_of_a_package_whose_id_cell_holds_a_formula(
+    tmp_path: Path,
+) -> None:
+    # The package's ID cell reads blank (a formula with no cached value), so the sync
+    # numbers it and picks it for the session; the ID is not written over the formula,
+    # and so the session is not given it either: it would name an ID that no row has.
+    path = tmp_path / "practice.xlsx"
+    wb = openpyxl.Workbook()
+    clients = wb.active
+    assert clients is not None
+    clients.title = "Clients"
+    clients.append(["Client"])
+    clients.append(["Ann Lee"])
+    packages = wb.create_sheet("Packages")
+    packages.append(["Package ID", "Client", "Sessions", "Purchased"])
+    packages.append(['=CONCAT("P-","0009")', "Ann Lee", 5, date(2026, 11, 1)])
+    sessions = wb.create_sheet("Sessions")
+    sessions.append(["Date", "Client", "Package ID"])
+    sessions.append([date(2026, 11, 2), "Ann Lee", None])
+    wb.save(path)
+    report = sync(path)
+    assert report.outcome.written  # type: ignore[attr-defined]
+    assert report.outcome.rows_skipped == 2  # type: ignore[attr-defined]
+    after = openpyxl.load_workbook(path)
+    assert after["Packages"]["A2"].value == '=CONCAT("P-","0009")'
+    assert after["Sessions"]["C2"].value is None
+
+
 def test_the_save_is_atomic_and_keeps_the_file_mode(tmp_path: Path) -> None:
     path = tmp_path / "practice.xlsx"
     practice(path)

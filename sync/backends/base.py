@@ -14,6 +14,7 @@ from typing import Protocol
 
 from rules.model import Table, Value
 from rules.schema import CellKind, Tab
+from rules.values import key
 
 
 class WorkbookUnavailable(Exception):
@@ -68,6 +69,17 @@ class CellChange:
     #: A blank input cell being filled (IDs, template values, dates): only ever
     #: written onto a cell that is still blank.
     input_fill: bool = False
+
+
+def is_id_fill(change: CellChange, tab: str) -> bool:
+    """A blank ``Package ID`` cell of ``tab`` being filled.
+
+    A new package's ID is given in the same write as the sessions that name it: a
+    backend that leaves a Packages ID fill unwritten leaves those sessions' fills of
+    that ID unwritten too, or they would name an ID no row has (the next cycle numbers
+    new packages past every ID already named) and stay Invalid until a person fixes them.
+    """
+    return change.input_fill and key(change.tab) == key(tab) and change.column == "Package ID"
 
 
 @dataclass(frozen=True, slots=True)

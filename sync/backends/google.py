@@ -68,6 +68,7 @@ from sync.backends.base import (
     WorkbookUnavailable,
     WriteOutcome,
     WritePlan,
+    is_id_fill,
 )
 from sync.backends.landed import Landing, Restore, column_map, judge, judge_columns
 from sync.backends.retry import RetryingHTTPClient, RetryPolicy, SheetsUnreachable
@@ -1240,11 +1241,6 @@ class GoogleBackend:
 _MOVED = "a tab was renamed, replaced or shortened while the sync ran: "
 
 
-def _is_id_fill(change: CellChange, tab: str) -> bool:
-    """A blank ``Package ID`` cell of ``tab`` being filled."""
-    return change.input_fill and key(change.tab) == key(tab) and change.column == "Package ID"
-
-
 def _skipped_reason(rows: int, *, nothing_written: bool) -> str:
     what = "1 row" if rows == 1 else f"{rows} rows"
     verb, them = ("was", "it") if rows == 1 else ("were", "them")
@@ -1339,7 +1335,7 @@ class _Build:
         withheld = {
             key(text(c.new))
             for c in changes
-            if _is_id_fill(c, PACKAGES.name) and not self._writable(c, verified)
+            if is_id_fill(c, PACKAGES.name) and not self._writable(c, verified)
         }
         # Per tab: where it is and the rows safe to write; per sheet id: the columns that
         # _columns has already been asked for (asking again for fewer does nothing).
@@ -1380,7 +1376,7 @@ class _Build:
         whose package row is left alone."""
         if not self._writable(change, verified):
             return False
-        return not (_is_id_fill(change, SESSIONS.name) and key(text(change.new)) in withheld)
+        return not (is_id_fill(change, SESSIONS.name) and key(text(change.new)) in withheld)
 
     def _writable(self, change: CellChange, verified: Verified) -> bool:
         """The row is still the one read, and a blank input cell to fill is still blank."""

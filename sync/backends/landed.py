@@ -33,7 +33,7 @@ from rules.model import Table
 from rules.schema import PACKAGES, SESSIONS
 from rules.tabs import column_letter
 from rules.values import is_blank, key, text
-from sync.backends.base import CellChange
+from sync.backends.base import CellChange, is_id_fill
 
 Rows = Mapping[int, Sequence[object]]  # 1-based sheet row -> its cells as the values API gives
 
@@ -148,22 +148,18 @@ def judge(
                 value = None
                 landing.unknown.append(f"{tab}!{column_letter(change.col)}{row}")
             landing.restore.append(Restore(tab, row, change.col, value))
-            if _is_id(change, PACKAGES.name):
+            if is_id_fill(change, PACKAGES.name):
                 taken_back.add(key(text(change.new)))
     if taken_back:
         moved = set(landing.moved)
         landing.restore += [
             Restore(c.tab, c.row, c.col, None)
             for c in fills
-            if _is_id(c, SESSIONS.name)
+            if is_id_fill(c, SESSIONS.name)
             and key(text(c.new)) in taken_back
             and (c.tab, c.row) not in moved
         ]
     return landing
-
-
-def _is_id(change: CellChange, tab: str) -> bool:
-    return key(change.tab) == key(tab) and change.column == "Package ID"
 
 
 class _Finder:

@@ -40,7 +40,7 @@ from openpyxl.xml.constants import EXT_TYPES
 from python_calamine import CalamineWorkbook, SheetTypeEnum
 
 from rules.model import Table, Value
-from rules.schema import Tab
+from rules.schema import PACKAGES, SESSIONS, Tab
 from rules.values import is_blank, key, text
 from sync.backends.base import (
     ColumnFills,
@@ -51,6 +51,7 @@ from sync.backends.base import (
     WorkbookUnavailable,
     WriteOutcome,
     WritePlan,
+    is_id_fill,
 )
 
 log = logging.getLogger(__name__)
@@ -445,11 +446,21 @@ def _apply(wb: Workbook, plan: WritePlan) -> int:
     for repair in plan.fills:
         _repair_fills(sheet(repair.tab), repair, fills)
     skipped = 0
+    # Packages IDs left unwritten (a formula the read saw no value for), whose sessions'
+    # fills are left too (see is_id_fill).
+    withheld = {
+        key(text(c.new))
+        for c in plan.cells
+        if is_id_fill(c, PACKAGES.name) and not is_blank(sheet(c.tab).cell(c.row, c.col + 1).value)
+    }
     for change in plan.cells:
         cell = sheet(change.tab).cell(change.row, change.col + 1)
         assert isinstance(cell, Cell), "checked by _merged_conflict"
         if change.input_fill and not is_blank(cell.value):
             skipped += 1  # a formula the read saw no value for: never overwrite it
+            continue
+        if is_id_fill(change, SESSIONS.name) and key(text(change.new)) in withheld:
+            skipped += 1
             continue
         if change.set_value:
             _set_value(cell, change.new, change.kind)
