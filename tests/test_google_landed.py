@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from rules.model import Table
 from sync.backends.base import CellChange
+from sync.backends.google import GoogleBackend
 from sync.backends.landed import Landing, Restore, column_map, judge, judge_columns
+from sync.cycle import run_cycle
+from tests.contract.test_contract import CONFIG, NOW
+from tests.sheetsfake import GOOGLE_BASE_URL, FakeSheets
 
 HEADER = ["Date", "Client", "Package ID", "Outcome"]
 READ = Table(
@@ -145,3 +149,50 @@ def test_a_cell_written_into_a_shifted_column_gets_that_columns_value_back() -> 
     assert landing.moved == [("Sessions", 2)]
     assert landing.restore == [Restore("Sessions", 2, 5, "knee", clear_fill=True)]
     assert landing.unknown == []
+
+
+# --- end to end, against the Sheets fake ------------------------------------------------
+
+
+def test_a_row_deleted_in_the_round_trip_before_the_write_keeps_the_typed_id_it_moved_onto() -> (
+    None
+):
+    """Ann's blank Package ID is verified and about to be filled when a person deletes her
+    row: Bob's row moves up under the write, which fills his typed ID. The write's own
+    answer shows it, and the cycle puts his ID back and says so."""
+    fake = FakeSheets(seed=5)
+    with fake.mocked():
+        sid = fake.create_spreadsheet(
+            "Practice",
+            {
+                "Clients": [["Client"], ["Ann Lee"], ["Bob Stone"]],
+                "Packages": [
+                    ["Package ID", "Client", "Sessions", "Purchased"],
+                    ["P-0001", "Ann Lee", 5, 46000],
+                    ["P-0002", "Bob Stone", 5, 46000],
+                ],
+                "Sessions": [
+                    ["Date", "Client", "Package ID"],
+                    [46300, "Ann Lee", None],
+                    [46301, "Bob Stone", "P-0002"],
+                ],
+            },
+        )
+        backend = GoogleBackend(sid, endpoint=GOOGLE_BASE_URL, sleep=lambda s: None)
+        reads = [0]
+
+        def person() -> None:
+            reads[0] += 1
+            if reads[0] == 2:  # the verification read was answered: the write comes next
+                fake.delete_rows(sid, "Sessions", 2)
+
+        fake.between_requests(person, kind="values.batchGet", times=2)
+        report = run_cycle(CONFIG, backend, now=lambda: NOW)
+        assert reads[0] == 2
+        assert report.outcome.written and report.outcome.retry_next_cycle
+        assert "put back as they were" in (report.outcome.reason or "")
+        rows = fake.values(sid, "Sessions")
+        assert rows[1][:3] == [46301, "Bob Stone", "P-0002"]
+        # The next cycle works the sheet out again from what is there now.
+        run_cycle(CONFIG, backend, now=lambda: NOW)
+        assert fake.values(sid, "Sessions")[1][:3] == [46301, "Bob Stone", "P-0002"]

@@ -997,7 +997,7 @@ class GoogleBackend:
             changes = build.cells_written.get(title, [])
             if mapping is None:
                 landing.moved.append((title, 1))
-                landing.unknown.append(f"{title}!1:1 (its columns changed while the sync wrote)")
+                landing.unknown.append(f"{title} (its columns changed in a way not followed)")
                 continue
             after: dict[int, list[object]] = {}
             runs = row_runs(c.row for c in changes)
@@ -1046,26 +1046,31 @@ class GoogleBackend:
                 }
             )
         cells = len(landing.restore)
-        what = "1 filled cell" if cells == 1 else f"{cells} filled cells"
+        what = "1 cell" if cells == 1 else f"{cells} cells"
         log.warning(
-            "rows moved under the write: putting back %s on %d rows", what, len(landing.moved)
+            "rows or columns moved under the write: putting back %s on %d rows",
+            what,
+            len(landing.moved),
         )
         refused = self._send(requests_) if requests_ else None
         if refused is not None:
+            where = [f"{c.tab}!{column_letter(c.col)}{c.row}" for c in landing.restore]
+            more = f" and {len(where) - 10} more" if len(where) > 10 else ""
             return (
                 f"rows moved in the sheet while the sync wrote, and putting back {what} "
-                f"failed ({refused}); check these cells: "
-                + ", ".join(f"{c.tab}!{column_letter(c.col)}{c.row}" for c in landing.restore)
+                f"failed ({refused}); check {', '.join(where[:10])}{more}"
             )
-        unknown = (
-            f" ({len(landing.unknown)} left blank, as what they held cannot be known: "
-            f"{', '.join(landing.unknown[:5])})"
-            if landing.unknown
-            else ""
-        )
+        unknown = ""
+        if landing.unknown:
+            more = f" and {len(landing.unknown) - 5} more" if len(landing.unknown) > 5 else ""
+            unknown = (
+                f"; please check {', '.join(landing.unknown[:5])}{more}: what was there "
+                "before cannot be known (a cell is left blank rather than given a guess)"
+            )
+        done = f"{what} put back as they were" if cells else "nothing could be put back"
         return (
-            f"rows moved in the sheet while the sync wrote: {what} put back as they were"
-            f"{unknown}; the next cycle writes them where they belong"
+            f"rows or columns moved in the sheet while the sync wrote: {done}{unknown}; "
+            "the next cycle writes its cells where they belong"
         )
 
     def _new_sheet_id(self, taken: set[int]) -> int:
