@@ -436,6 +436,11 @@ class Misplaced:
     #: Of ``wrong_row``, the cells in input columns (the rest are computed cells).
     wrong_row_inputs: list[str] = field(default_factory=list)
 
+    @property
+    def findings(self) -> list[str]:
+        """Everything a race must not leave: wrong rows, lost typed cells, dangling IDs."""
+        return self.wrong_row + self.typed_overwritten + self.dangling
+
 
 def misplaced(read: Grid, edited: Grid, after: Grid, plan: WritePlan) -> Misplaced:
     """Every cell that changed between ``edited`` (the sheet just before the write) and

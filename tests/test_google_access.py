@@ -42,9 +42,9 @@ TABS = {
 }
 
 
-def key_file(folder: Path, **changes: Any) -> Path:
-    """A service-account JSON key with a freshly generated RSA key."""
-    pem = (
+def private_key_pem() -> str:
+    """A freshly generated RSA private key, PEM (PKCS#8) as a service-account key has it."""
+    return (
         rsa.generate_private_key(public_exponent=65537, key_size=2048)
         .private_bytes(
             serialization.Encoding.PEM,
@@ -53,6 +53,11 @@ def key_file(folder: Path, **changes: Any) -> Path:
         )
         .decode()
     )
+
+
+def key_file(folder: Path, **changes: Any) -> Path:
+    """A service-account JSON key with a freshly generated RSA key."""
+    pem = private_key_pem()
     info = {
         "type": "service_account",
         "project_id": "practice-123",

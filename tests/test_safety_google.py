@@ -53,6 +53,7 @@ from tests.safety_google_support import (
     Edit,
     Grid,
     KeyedStore,
+    Misplaced,
     Practice,
     apply_edits,
     at_minute,
@@ -118,13 +119,9 @@ class Race:
     seed: int
     window: str
     edits: list[Edit]
-    written: int = 0
+    #: The cells the racing cycle wrote, judged against the rows they were computed for.
+    judged: Misplaced = field(default_factory=Misplaced)
     skipped: int = 0
-    wrong_row: list[str] = field(default_factory=list)
-    wrong_row_inputs: list[str] = field(default_factory=list)
-    unplanned: list[str] = field(default_factory=list)
-    typed_overwritten: list[str] = field(default_factory=list)
-    dangling: list[str] = field(default_factory=list)
     cycles_until_right: int = 0
     #: After that cycle the sheet is the same as a sync run after the edits, nobody racing.
     as_if_synced_after: bool = False
@@ -176,13 +173,8 @@ def race(seed: int, window: str) -> Race:
             seed,
             window,
             edits,
-            written=judged.written,
+            judged,
             skipped=report.outcome.rows_skipped,
-            wrong_row=judged.wrong_row,
-            wrong_row_inputs=judged.wrong_row_inputs,
-            unplanned=judged.unplanned,
-            typed_overwritten=judged.typed_overwritten,
-            dangling=judged.dangling,
             cycles_until_right=-1,  # not right within 4 cycles
         )
         for n in range(1, 5):
@@ -199,32 +191,28 @@ def race_figures(races: list[Race]) -> dict[str, object]:
         "races": len(races),
         "over_http": sum(1 for r in races if r.seed % OVER_HTTP == 0),
         "edits": dict(Counter(e.kind for r in races for e in r.edits)),
-        "cells_written_during_races": sum(r.written for r in races),
+        "cells_written_during_races": sum(r.judged.written for r in races),
         "rows_left_for_the_next_cycle": sum(r.skipped for r in races),
-        "writes_on_a_wrong_row": sum(len(r.wrong_row) for r in races),
-        "of_them_in_input_columns": sum(len(r.wrong_row_inputs) for r in races),
-        "races_with_a_write_on_a_wrong_row": sum(1 for r in races if r.wrong_row),
-        "writes_where_nothing_was_planned": sum(len(r.unplanned) for r in races),
-        "typed_cells_overwritten": sum(len(r.typed_overwritten) for r in races),
+        "writes_on_a_wrong_row": sum(len(r.judged.wrong_row) for r in races),
+        "of_them_in_input_columns": sum(len(r.judged.wrong_row_inputs) for r in races),
+        "races_with_a_write_on_a_wrong_row": sum(1 for r in races if r.judged.wrong_row),
+        "writes_where_nothing_was_planned": sum(len(r.judged.unplanned) for r in races),
+        "typed_cells_overwritten": sum(len(r.judged.typed_overwritten) for r in races),
         "of_them_typed_into_the_cell_being_filled_in_the_same_round_trip": sum(
             len(_typed_into_fill(r)) for r in races
         ),
         "of_them_cleared_as_unknowable_and_reported": sum(
-            1 for r in races for t in r.typed_overwritten if t.endswith("-> None")
+            1 for r in races for t in r.judged.typed_overwritten if t.endswith("-> None")
         ),
-        "sessions_naming_an_id_no_package_got": sum(len(r.dangling) for r in races),
+        "sessions_naming_an_id_no_package_got": sum(len(r.judged.dangling) for r in races),
         "cycles_until_right": dict(Counter(r.cycles_until_right for r in races)),
         "same_as_editing_first_then_syncing": sum(r.as_if_synced_after for r in races),
         "seeds_with_a_finding": [
-            r.seed
-            for r in races
-            if r.wrong_row or r.typed_overwritten or r.dangling or r.cycles_until_right != 1
+            r.seed for r in races if r.judged.findings or r.cycles_until_right != 1
         ],
-        "examples": [
-            f"seed {r.seed}: {(r.wrong_row + r.typed_overwritten + r.dangling)[:3]}"
-            for r in races
-            if r.wrong_row or r.typed_overwritten or r.dangling
-        ][:10],
+        "examples": [f"seed {r.seed}: {r.judged.findings[:3]}" for r in races if r.judged.findings][
+            :10
+        ],
     }
 
 
@@ -233,7 +221,7 @@ def _typed_into_fill(r: Race) -> list[str]:
     row's cell just before the write filled it: a lost update no positional write can
     see (the write's answer shows only the write's own value there)."""
     out = []
-    for found in r.typed_overwritten:
+    for found in r.judged.typed_overwritten:
         where, change = found.split(": ", 1)
         tab, cell = where.split("!", 1)
         row = int(cell.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
@@ -281,7 +269,7 @@ def test_edits_in_the_round_trip_before_the_write_never_cost_a_typed_value() -> 
     unexplained = [
         t
         for r in races
-        for t in r.typed_overwritten
+        for t in r.judged.typed_overwritten
         if t not in _typed_into_fill(r) and not t.endswith("-> None")
     ]
     assert unexplained == [], unexplained

@@ -36,8 +36,6 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from rules.engine import compute
 from rules.model import Table
@@ -51,6 +49,7 @@ from sync.reporting import render_report
 from sync.state import StateStore
 from tests.mailfixtures import Authenticator, Recorder, parts, smtp_server, visible_text
 from tests.safety import ROOT, record
+from tests.test_google_access import private_key_pem
 
 NOW = datetime(2026, 11, 22, 8, tzinfo=UTC)
 TODAY = date(2026, 11, 22)
@@ -209,15 +208,7 @@ SECRETS = [
 
 def key_file(path: Path, *, broken: bool = False) -> list[str]:
     """A service-account key with a fresh RSA key; the secrets a leak would show."""
-    pem = (
-        rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        .decode()
-    )
+    pem = private_key_pem()
     body = [line for line in pem.splitlines() if "PRIVATE KEY" not in line]
     if broken:  # the key's body damaged: google-auth cannot read it
         body[3] = body[3][::-1]

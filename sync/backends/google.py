@@ -70,7 +70,15 @@ from sync.backends.base import (
     WritePlan,
     is_id_fill,
 )
-from sync.backends.landed import Landing, Restore, column_map, judge, judge_columns
+from sync.backends.landed import (
+    Landing,
+    Restore,
+    cell_at,
+    column_map,
+    judge,
+    judge_columns,
+    trimmed,
+)
 from sync.backends.retry import RetryingHTTPClient, RetryPolicy, SheetsUnreachable
 from sync.keyfile import check_key_file
 
@@ -587,17 +595,6 @@ def input_positions(title: str, header: Sequence[object]) -> list[int]:
     return [i for i, h in enumerate(header) if not is_blank(h) and key(text(h)) in inputs]
 
 
-def _trimmed(row: Sequence[object]) -> list[object]:
-    out = [_cell(v) for v in row]
-    while out and out[-1] is None:
-        out.pop()
-    return out
-
-
-def _at(row: Sequence[object], col: int) -> object:
-    return _cell(row[col]) if col < len(row) else None
-
-
 def row_runs(rows: Iterable[int], gap: int = 20) -> list[tuple[int, int]]:
     """Sorted 1-based rows as inclusive (first, last) runs, merging gaps up to ``gap`` rows."""
     runs: list[list[int]] = []
@@ -990,7 +987,7 @@ class GoogleBackend:
             expected = before + [None] * (max(ours, default=-1) + 1 - len(before))
             for col, header in ours.items():
                 expected[col] = header
-            if _trimmed(now) == _trimmed(expected):
+            if trimmed(now) == trimmed(expected):
                 continue
             landing = landing or Landing()
             mapping = column_map(before, now, ours)
@@ -1177,7 +1174,7 @@ class GoogleBackend:
             if table is None:
                 verified.header_ok[title] = False
                 continue
-            header_ok = _trimmed(current.get(1, [])) == _trimmed(table.header)
+            header_ok = trimmed(current.get(1, [])) == trimmed(table.header)
             verified.header_ok[title] = header_ok
             positions = input_positions(title, table.header)
             ok = set()
@@ -1190,7 +1187,7 @@ class GoogleBackend:
                     before = table.rows[i] if 0 <= i < len(table.rows) else ()
                     now = current.get(row, ())
                     if before[:reach] == now[:reach] or all(
-                        _at(before, p) == _at(now, p) for p in positions
+                        cell_at(before, p) == cell_at(now, p) for p in positions
                     ):
                         ok.add(row)
             verified.rows_ok[title] = ok
@@ -1391,7 +1388,7 @@ class _Build:
             return False
         if change.input_fill:
             now = verified.current.get(change.tab, {}).get(change.row, ())
-            return is_blank(_at(now, change.col))
+            return is_blank(cell_at(now, change.col))
         return True
 
     def filled_rows(self) -> dict[str, set[int]]:

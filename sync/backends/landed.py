@@ -64,7 +64,9 @@ class Landing:
         return bool(self.restore)
 
 
-def _at(row: Sequence[object], col: int) -> object:
+def cell_at(row: Sequence[object], col: int) -> object:
+    """A row's cell as the values API gives it, with Google's empty strings (and cells
+    past the row's end) as blanks."""
     value = row[col] if col < len(row) else None
     return None if value == "" else value
 
@@ -117,7 +119,7 @@ def judge(
         same = [p for p in positions.get(tab, ()) if p not in filled]
         was = before.get(tab, {}).get(row, ())
         now = after.get(tab, {}).get(row, ())
-        if all(_at(was, p) == _at(now, p) for p in same):
+        if all(cell_at(was, p) == cell_at(now, p) for p in same):
             continue
         candidates = finder_for(tab, row).candidates(now)
         if len(candidates) == 1 and candidates[0] >= 0:
@@ -140,7 +142,7 @@ def judge(
         table = tables.get(tab)
         for change in changes:
             held = {
-                None if c < 0 or table is None else _at(table.rows[c - 2], change.col)
+                None if c < 0 or table is None else cell_at(table.rows[c - 2], change.col)
                 for c in candidates
             }
             value = held.pop() if len(held) == 1 else None
@@ -172,7 +174,7 @@ class _Finder:
             self.rows.setdefault(self._sig(row), []).append(i + 2)
 
     def _sig(self, row: Sequence[object]) -> tuple[object, ...]:
-        return tuple(_at(row, p) for p in self.same)
+        return tuple(cell_at(row, p) for p in self.same)
 
     def candidates(self, occupant: Sequence[object]) -> list[int]:
         """The sheet rows (as read) the row now at a position can be; [-1]: a row inserted
@@ -196,7 +198,7 @@ def column_map(
     ``before`` (as verified; None: inserted since), when what changed is one block of up
     to three columns inserted or deleted. None when the header tells no such story.
     ``ours``: columns whose header cell the write itself set (they may not match)."""
-    was, now = _trimmed(before), _trimmed(after)
+    was, now = trimmed(before), trimmed(after)
     for shift in (0, 1, -1, 2, -2, 3, -3):
         for at in range(len(was) + 1):
             mapping = _shifted(len(now), at, shift)
@@ -262,13 +264,13 @@ def judge_columns(
         if index is None:
             index = indexes[cols] = {}
             for r in rows:
-                index.setdefault(tuple(_at(r, j) for j in cols), []).append(r)
+                index.setdefault(tuple(cell_at(r, j) for j in cols), []).append(r)
         now = after.get(row, ())
-        sig = tuple(_at(now, now_of[j]) for j in cols)
+        sig = tuple(cell_at(now, now_of[j]) for j in cols)
         found = index.get(sig, [])
         for change in astray:
             j = was(change.col)
-            held = {None if j is None else _at(r, j) for r in found}
+            held = {None if j is None else cell_at(r, j) for r in found}
             value: object = None
             if j is None or all(is_blank(v) for v in sig):
                 value = None  # an inserted column, or a row inserted empty
@@ -280,8 +282,9 @@ def judge_columns(
     return landing
 
 
-def _trimmed(row: Sequence[object]) -> list[object]:
-    out = [_at(row, i) for i in range(len(row))]
+def trimmed(row: Sequence[object]) -> list[object]:
+    """A row's cells (see :func:`cell_at`) without its trailing blanks."""
+    out = [cell_at(row, i) for i in range(len(row))]
     while out and out[-1] is None:
         out.pop()
     return out
