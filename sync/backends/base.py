@@ -107,6 +107,32 @@ class ColumnFills:
     fills: Sequence[str | None]
 
 
+@dataclass(frozen=True, slots=True)
+class AppendedCell:
+    """One cell of a new row: ``col`` is 0-based."""
+
+    col: int
+    value: Value
+    kind: CellKind
+    fill: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RowAppend:
+    """A new row added at the end of a tab (a booking the calendar import logs).
+
+    ``row`` is the sheet row (1-based) the rules decided it as: the first row
+    after the last row read, in the order the appends are listed. A backend
+    writes it after the tab's last row, in the same atomic write as the plan's
+    other cells; where the tab grew since the read, the row still goes after its
+    last row, never onto a row someone else wrote.
+    """
+
+    tab: str
+    row: int
+    cells: tuple[AppendedCell, ...]
+
+
 @dataclass(frozen=True)
 class WritePlan:
     headers: tuple[HeaderChange, ...] = ()
@@ -114,15 +140,19 @@ class WritePlan:
     tabs: tuple[TabContent, ...] = ()
     #: Not changes by themselves: colors to repair if the backend writes at all.
     fills: tuple[ColumnFills, ...] = ()
+    #: New rows at the end of a tab, in order.
+    appends: tuple[RowAppend, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.headers or self.cells or self.tabs)
+        return bool(self.headers or self.cells or self.tabs or self.appends)
 
     @property
     def size(self) -> int:
-        """Cells written: each header and cell, and every value of a replaced tab."""
+        """Cells written: each header and cell, every cell of an appended row, and
+        every value of a replaced tab."""
         owned = sum(len(row) for tab in self.tabs for row in tab.rows)
-        return len(self.headers) + len(self.cells) + owned
+        added = sum(len(row.cells) for row in self.appends)
+        return len(self.headers) + len(self.cells) + owned + added
 
 
 @dataclass(frozen=True)
