@@ -3,7 +3,9 @@
 Each item names the client, the package, the numbers and the date, and says
 what to do about it. The wording lives here, once, and both the text and the
 HTML template show the same :class:`Item` fields, so the two parts always
-state the same facts.
+state the same facts. A status is called by the sheet's own word (``Rejected``,
+``Exhausted``, ``Low``, ``Expired``), so an email never says of a session
+what the Status column would call something else.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from rules.model import Event
 #: Groups in the order they appear, with their heading and accent color.
 GROUPS: tuple[tuple[str, str, str], ...] = (
     ("sheet_problem", "Problems in the workbook", "#d93025"),
-    ("rejected_session", "Sessions not deducted", "#d93025"),
-    ("exhausted", "Packages used up", "#d93025"),
+    ("rejected_session", "Sessions rejected", "#d93025"),
+    ("exhausted", "Packages exhausted", "#d93025"),
     ("expired_unused", "Expired with credits unused", "#777777"),
     ("expiring_soon", "Expiring soon", "#e8a100"),
     ("low", "Running low", "#e8a100"),
@@ -117,7 +119,7 @@ def item(event: Event, facts: Facts, currency: str) -> Item:
     if event.kind == "exhausted":
         return Item(
             event.kind,
-            f"{about} is used up",
+            f"{about} is exhausted",
             (f"Used: {used} of {total}", "Credits left: 0"),
             f"Sell {client} a new package, or add an Adjust of 1 on {pid} for a goodwill session.",
         )
@@ -127,10 +129,9 @@ def item(event: Event, facts: Facts, currency: str) -> Item:
         listed = [f"Date: {nice_date(when)}", f"Sessions row {_int(d.get('row'))}"]
         if pid:
             listed.append(f"Package: {pid}")
-        listed.append(f"Reason: {reason}")
         return Item(
             event.kind,
-            f"{client}'s session on {nice_date(when)} was not deducted",
+            rejected_title(client, when, reason),
             tuple(listed),
             _rejection_advice(client, reason),
         )
@@ -156,6 +157,12 @@ def item(event: Event, facts: Facts, currency: str) -> Item:
             action,
         )
     return Item(event.kind, event.subject, (), "See the workbook for details.")
+
+
+def rejected_title(client: str, day: str, reason: str) -> str:
+    """``Ann's session on Tue 8 Dec 2026 was rejected: no credits left on P-0001 (5 of 5 used)``."""
+    said = f"{client}'s session on {nice_date(day)} was rejected"
+    return f"{said}: {reason}" if reason else said
 
 
 def _rejection_advice(client: str, reason: str) -> str:

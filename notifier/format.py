@@ -15,6 +15,10 @@ import re
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from rules.words import plural
+
+__all__ = ["money", "month_label", "nice_date", "one_line", "plural"]
+
 #: Currencies written with a symbol in front; any other code is written after the amount.
 SYMBOLS = {
     "GBP": "£",
@@ -53,11 +57,6 @@ def month_label(month: str) -> str:
     """``2026-11`` -> ``Nov 2026``."""
     year, number = month.split("-")
     return f"{date(int(year), int(number), 1):%b} {year}"
-
-
-def plural(count: int, word: str, many: str | None = None) -> str:
-    """``1 credit``, ``3 credits``."""
-    return f"{count} {word if count == 1 else (many or word + 's')}"
 
 
 def one_line(text: str, limit: int = 180) -> str:

@@ -11,9 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from notifier.digest import rejected_title
 from notifier.format import money, month_label, nice_date, plural
 from notifier.render import Rendered, render
-from rules.model import Dashboard
+from rules.model import Dashboard, SessionResult
+from rules.schema import SessionStatus
 
 BAR_WIDTH = 20
 MAX_PROBLEMS = 50
@@ -63,13 +65,39 @@ class ReportView:
     expiring: tuple[str, ...]
     problems: tuple[str, ...]
     more_problems: int
+    rejected: tuple[str, ...] = ()
+    more_rejected: int = 0
 
     @property
     def attention(self) -> int:
-        return len(self.low) + len(self.expiring) + len(self.problems) + self.more_problems
+        return (
+            len(self.low)
+            + len(self.expiring)
+            + len(self.problems)
+            + self.more_problems
+            + len(self.rejected)
+            + self.more_rejected
+        )
 
 
-def view(dashboard: Dashboard, problems: Sequence[str], *, currency: str, every: str) -> ReportView:
+def rejected_sessions(sessions: Sequence[SessionResult]) -> list[str]:
+    """Each ``Rejected`` session, oldest first, in the digest's words."""
+    rejected = [
+        (s.session.date, s.row, s.session.client.name, s.note)
+        for s in sessions
+        if s.status is SessionStatus.REJECTED and s.session is not None
+    ]
+    return [rejected_title(name, day.isoformat(), note) for day, _, name, note in sorted(rejected)]
+
+
+def view(
+    dashboard: Dashboard,
+    problems: Sequence[str],
+    *,
+    currency: str,
+    every: str,
+    rejected: Sequence[str] = (),
+) -> ReportView:
     months = dashboard.months
     charts = (
         chart(
@@ -110,13 +138,20 @@ def view(dashboard: Dashboard, problems: Sequence[str], *, currency: str, every:
         expiring=expiring,
         problems=tuple(problems[:MAX_PROBLEMS]),
         more_problems=max(0, len(problems) - MAX_PROBLEMS),
+        rejected=tuple(rejected[:MAX_PROBLEMS]),
+        more_rejected=max(0, len(rejected) - MAX_PROBLEMS),
     )
 
 
 def render_report(
-    dashboard: Dashboard, problems: Sequence[str], *, currency: str, every: str
+    dashboard: Dashboard,
+    problems: Sequence[str],
+    *,
+    currency: str,
+    every: str,
+    rejected: Sequence[str] = (),
 ) -> Rendered:
-    report = view(dashboard, problems, currency=currency, every=every)
+    report = view(dashboard, problems, currency=currency, every=every, rejected=rejected)
     need = report.attention
     subject = f"creditsheet: {report.heading[0].lower()}{report.heading[1:]}"
     subject += f" ({plural(need, 'thing')} to look at)" if need else " (all in order)"

@@ -17,7 +17,7 @@ import socket
 import ssl
 from email.message import EmailMessage
 
-from notifier.format import one_line
+from notifier.format import one_line, plural
 from notifier.messages import envelope_sender, recipients
 from notifier.send import SendError
 from sync.config import EmailConfig
@@ -79,7 +79,10 @@ class SmtpSender:
                 self._redact(_text(reply)),
             )
         log.info(
-            "sent %s to %d recipient(s) via %s", message.get("Message-ID"), len(to), self.where
+            "sent %s to %s via %s",
+            message.get("Message-ID"),
+            plural(len(to), "recipient"),
+            self.where,
         )
 
     def _ssl(self) -> ssl.SSLContext:

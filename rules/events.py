@@ -18,6 +18,7 @@ from operator import attrgetter
 from rules.model import Event, PackageResult, RowProblem, SessionResult, Settings
 from rules.schema import PackageStatus, SessionStatus
 from rules.values import key
+from rules.words import plural
 
 PRACTITIONER = "practitioner"
 #: Client notices go out only for sessions this recent, so switching notices on
@@ -104,8 +105,8 @@ def events(
                     f"expiring:{p.id_key}:{p.expires.isoformat()}",
                     False,
                     PRACTITIONER,
-                    f"{about} expires on {p.expires.isoformat()} ({days} days) "
-                    f"with {r.remaining} credits left",
+                    f"{about} expires on {p.expires.isoformat()} ({plural(days, 'day')}) "
+                    f"with {plural(r.remaining, 'credit')} left",
                     {**details, "days_left": days},
                 )
             )
@@ -117,7 +118,7 @@ def events(
                     False,
                     PRACTITIONER,
                     f"{about} expired on {p.expires.isoformat() if p.expires else ''} "
-                    f"with {r.remaining} credits unused",
+                    f"with {plural(r.remaining, 'credit')} unused",
                     details,
                 )
             )
@@ -139,7 +140,7 @@ def events(
                     f"exhausted:{p.id_key}",
                     True,
                     PRACTITIONER,
-                    f"{about} is used up: {r.used} of {p.total} used",
+                    f"{about} is exhausted: {r.used} of {p.total} used",
                     details,
                 )
             )
@@ -174,7 +175,7 @@ def events(
                     f"rejected:{prints[s.row]}",
                     False,
                     PRACTITIONER,
-                    f"{s.session.client.name}'s session on {when} was not deducted: {s.note}",
+                    f"{s.session.client.name}'s session on {when} was rejected: {s.note}",
                     {
                         "client": s.session.client.name,
                         "date": when,
@@ -212,7 +213,7 @@ def events(
                 f"problems:{digest}",
                 True,
                 PRACTITIONER,
-                f"{len(listed)} problem{'s' if len(listed) != 1 else ''} in the workbook",
+                f"{plural(len(listed), 'problem')} in the workbook",
                 {"count": len(listed), "problems": "\n".join(listed)},
             )
         )
@@ -242,7 +243,7 @@ def _client_package_notices(r: PackageResult, today: date, settings: Settings) -
                     False,
                     client.email,
                     f"Your {p.display()} expires on {p.expires.isoformat()} "
-                    f"with {r.remaining} sessions left",
+                    f"with {plural(r.remaining, 'session')} left",
                     details,
                 )
             )

@@ -24,6 +24,7 @@ from rules.engine import decide, parse
 from rules.model import Event, Result, RowProblem, Table
 from rules.schema import PackageStatus, SessionStatus
 from rules.tabs import column_letter
+from rules.words import plural
 from sync.backends.base import Backend, CellChange, Snapshot, WriteOutcome, WritePlan
 from sync.config import Config
 from sync.diff import describe
@@ -251,7 +252,7 @@ def change_lines(plan: WritePlan) -> list[str]:
         lines.append(_change_line(c, column_letter(c.col)))
     for t in plan.tabs:
         verb = "rewritten" if t.exists else "created"
-        lines.append(f"{t.title}: {verb} ({len(t.rows)} rows, owned by the sync)")
+        lines.append(f"{t.title}: {verb} ({plural(len(t.rows), 'row')}, owned by the sync)")
     return lines
 
 

@@ -21,6 +21,7 @@ from types import FrameType
 
 import schedule
 
+from rules.words import plural
 from sync import bootstrap
 from sync.backends.base import WorkbookUnavailable
 from sync.config import Config, ConfigError, load
@@ -94,7 +95,7 @@ class Daemon:
         finally:
             parts.close()
             lock.release()
-        log.info("stopped after %d cycles", self.cycles)
+        log.info("stopped after %s", plural(self.cycles, "cycle"))
         return 0
 
     def _schedule(self, parts: Parts) -> schedule.Scheduler:
@@ -126,7 +127,10 @@ class Daemon:
             self._back_off(f"{type(err).__name__}: {err}", quiet=True)
             return None
         if self.failures:
-            log.info("the workbook is reachable again after %d failed tries", self.failures)
+            log.info(
+                "the workbook is reachable again after %s",
+                plural(self.failures, "failed try", "failed tries"),
+            )
         self.failures, self.resume_at = 0, 0.0
         log.info(_cycle_line(report), extra={"cycle": report.as_dict()})
         return report
@@ -172,11 +176,13 @@ def _cycle_line(report: CycleReport) -> str:
     assert isinstance(alerts, dict)
     rows = sum(report.rows_read.values())
     written = report.outcome.cells_written if report.outcome.written else 0
+    problems = data["rows_with_problems"]
+    assert isinstance(problems, int)
     line = (
         f"cycle {'ok' if not report.outcome.reason else 'not written'} in "
-        f"{report.duration:.2f} s: {rows} rows read, {written} cells written, "
+        f"{report.duration:.2f} s: {plural(rows, 'row')} read, {plural(written, 'cell')} written, "
         f"alerts {alerts['queued']} queued {alerts['sent']} sent {alerts['pending']} pending, "
-        f"{data['rows_with_problems']} rows with problems"
+        f"{plural(problems, 'row')} with problems"
     )
     if report.outcome.reason:
         line += f"; {report.outcome.reason}"

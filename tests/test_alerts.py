@@ -40,7 +40,7 @@ def test_first_cycle_sends_one_digest_and_each_notice(store: StateStore, tmp_pat
     digests = [m for m in sender.sent if m["To"] == "me@example.com"]
     assert len(digests) == 1
     text, _ = parts(digests[0])
-    for title in ("Expiring soon", "Running low", "Packages used up", "Sessions not deducted"):
+    for title in ("Expiring soon", "Running low", "Packages exhausted", "Sessions rejected"):
         assert title in text
     to_clients = sorted(str(m["To"]) for m in sender.sent if m["To"] != "me@example.com")
     assert to_clients == sorted(e.audience for e in NOTICES)
@@ -68,7 +68,7 @@ def test_only_new_events_are_in_the_next_digest(store: StateStore, tmp_path: Pat
     deliver(result, store, sender, config(tmp_path, clients=False), NOW + timedelta(minutes=1))
     assert len(sender.sent) == 2
     text, _ = parts(sender.sent[1])
-    assert "Cara's 5-Session Pack (P-0003) is used up" in text
+    assert "Cara's 5-Session Pack (P-0003) is exhausted" in text
     assert "Dan" not in text and "Running low" not in text  # nothing already reported
 
 

@@ -17,7 +17,7 @@ from notifier.messages import AddressError, build, checked_address, message_id, 
 from notifier.notices import KINDS, notice, render_notice
 from notifier.outbox import FileSender
 from notifier.render import Rendered
-from notifier.report import chart, render_report
+from notifier.report import chart, rejected_sessions, render_report, view
 from notifier.send import RecordingSender, SendError
 from rules.events import PRACTITIONER
 from rules.model import Event
@@ -125,6 +125,27 @@ def test_one_event_digest_subject_is_the_event() -> None:
     assert rendered.subject == "creditsheet: Cara's 5-Session Pack (P-0003) is running low"
 
 
+def test_a_rejected_session_is_called_rejected_as_the_sheet_calls_it() -> None:
+    [rejected] = [e for e in MINE if e.kind == "rejected_session"]
+    rendered = render_digest([rejected], FACTS, currency="GBP", today=TODAY)
+    text, html = both(rendered)
+    said = "Dan's session on Mon 16 Nov 2026 was rejected: no credits left on P-0004 (2 of 2 used)"
+    assert rendered.subject == f"creditsheet: {said}"
+    for part in (text, html):
+        assert "Sessions rejected" in part and said in part
+    for part in (rendered.subject, text, html):
+        assert "not deducted" not in part.casefold()
+    assert rejected.subject.endswith("was rejected: no credits left on P-0004 (2 of 2 used)")
+
+
+def test_the_digest_calls_each_status_by_the_sheets_word() -> None:
+    """`Not deducted` is the benign status; `Exhausted` is what the sheet says, not 'used up'."""
+    text, html = both(render_digest(MINE, FACTS, currency="GBP", today=TODAY))
+    for part in (text, html):
+        assert "Packages exhausted" in part and "Dan's Duo (P-0004) is exhausted" in part
+        assert "not deducted" not in part.casefold() and "used up" not in part.casefold()
+
+
 # --- client notices -----------------------------------------------------------------
 
 
@@ -192,6 +213,24 @@ def test_report_states_the_dashboard_in_text_and_html() -> None:
         assert fact in text and fact in html, fact
     assert rendered.subject.startswith("creditsheet: your weekly report for Sun 22 Nov 2026")
     assert "€" in rendered.subject or "things to look at" in rendered.subject
+
+
+def test_report_lists_rejected_sessions_in_the_sheets_word() -> None:
+    rejected = rejected_sessions(RESULT.sessions)
+    assert rejected == [
+        "Dan's session on Mon 16 Nov 2026 was rejected: no credits left on P-0004 (2 of 2 used)"
+    ]
+    rendered = render_report(RESULT.dashboard, [], currency="GBP", every="week", rejected=rejected)
+    text, html = both(rendered)
+    for part in (text, html):
+        assert "Sessions rejected" in part and rejected[0] in part
+        assert "not deducted" not in part.casefold()
+    quiet = render_report(RESULT.dashboard, [], currency="GBP", every="week")
+    assert "Sessions rejected None." in flat(quiet.text)
+    with_it = view(RESULT.dashboard, [], currency="GBP", every="week", rejected=rejected)
+    without = view(RESULT.dashboard, [], currency="GBP", every="week")
+    assert with_it.attention == without.attention + 1  # a rejected session needs a look
+    assert f"({with_it.attention} things to look at)" in rendered.subject
 
 
 def test_report_bars_are_table_cells_scaled_to_the_largest_month() -> None:

@@ -59,6 +59,7 @@ from rules.model import Table, Value
 from rules.schema import DASHBOARD, PACKAGES, SESSIONS, TABS, CellKind, Column, Tab
 from rules.tabs import column_letter
 from rules.values import date_to_serial, is_blank, key, text
+from rules.words import plural
 from sync.backends.base import (
     CellChange,
     HeaderChange,
@@ -1043,11 +1044,11 @@ class GoogleBackend:
                 }
             )
         cells = len(landing.restore)
-        what = "1 cell" if cells == 1 else f"{cells} cells"
+        what = plural(cells, "cell")
         log.warning(
-            "rows or columns moved under the write: putting back %s on %d rows",
+            "rows or columns moved under the write: putting back %s on %s",
             what,
-            len(landing.moved),
+            plural(len(landing.moved), "row"),
         )
         refused = self._send(requests_) if requests_ else None
         if refused is not None:
@@ -1244,7 +1245,7 @@ _MOVED = "a tab was renamed, replaced or shortened while the sync ran: "
 
 
 def _skipped_reason(rows: int, *, nothing_written: bool) -> str:
-    what = "1 row" if rows == 1 else f"{rows} rows"
+    what = plural(rows, "row")
     verb, them = ("was", "it") if rows == 1 else ("were", "them")
     tail = "nothing was written; " if nothing_written else ""
     return (

@@ -37,6 +37,7 @@ from gspread.exceptions import APIError
 from gspread.http_client import FileType, HTTPClient, ParamsType
 from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL, SPREADSHEET_VALUES_BATCH_URL
 
+from rules.words import plural
 from sync.backends.base import WorkbookUnavailable
 
 log = logging.getLogger(__name__)
@@ -224,7 +225,7 @@ class RetryingHTTPClient(HTTPClient):
                     wait = max(wait, asked)
             elapsed = self.clock() - started
             if tries >= self.policy.attempts or elapsed + wait > self.policy.total_seconds:
-                log.warning("%s: %s; giving up after %d tries", name, last, tries)
+                log.warning("%s: %s; giving up after %s", name, last, plural(tries, "try", "tries"))
                 raise SheetsUnreachable(tries, elapsed, last, maybe_applied=maybe_applied)
             log.warning(
                 "%s: %s; trying again in %.1f s (try %d of %d)",
