@@ -7,7 +7,9 @@
    (when ``[notify] clients = true``) one notice per new client event.
 2. Send every pending message that is due, marking each sent right after it
    went. A failed send stays pending and is retried on a later cycle, after a
-   truncated exponential backoff with jitter.
+   truncated exponential backoff with jitter. A cycle run by hand
+   (``at_once``) tries every pending message, backoff or not: the person who
+   ran it is there to see the result.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from notifier.smtp import SmtpSender
 from rules.events import PRACTITIONER
 from rules.model import Event, Result
 from rules.values import key
+from rules.words import plural
 from sync.config import Config
 from sync.state import StateStore, timestamp
 
@@ -90,14 +93,16 @@ def deliver(
     links: Mapping[str, str] | None = None,
     *,
     rng: random.Random | None = None,
+    at_once: bool = False,
 ) -> AlertCounts:
-    """Queue this cycle's new alerts, then send everything pending that is due.
+    """Queue this cycle's new alerts, then send everything pending that is due
+    (with ``at_once``, everything pending).
 
     ``links`` maps a client key (:func:`rules.values.key` of the name) to the
     client's balance page link.
     """
     queued = queue_alerts(result, store, config, now, links)
-    counts = send_pending(store, sender, now, rng=rng)
+    counts = send_pending(store, sender, now, rng=rng, at_once=at_once)
     store.prune_sent(now - KEEP_SENT)
     return replace(counts, queued=queued)
 
@@ -149,7 +154,9 @@ def messages_for(
             )
         )
     elif mine:
-        log.info("%d new alert(s), but [email] to is empty, so no email goes out", len(mine))
+        log.info(
+            "%s, but [email] to is empty, so no email goes out", plural(len(mine), "new alert")
+        )
     if not config.notify.clients:
         return out
     for event in new:
@@ -186,17 +193,19 @@ def send_pending(
     *,
     rng: random.Random | None = None,
     lease: timedelta = LEASE,
+    at_once: bool = False,
 ) -> AlertCounts:
     """Send every pending message that is due, oldest first; each is marked sent at once.
 
-    When the server cannot be reached, the rest of the queue waits with the
-    failed message instead of each trying (and timing out) in turn.
+    ``at_once`` tries those still waiting out their backoff too. When the
+    server cannot be reached, the rest of the queue waits with the failed
+    message instead of each trying (and timing out) in turn.
     """
     rng = rng or random.Random()
     sent = failed = 0
-    due = store.due(now)
+    due = store.pending() if at_once else store.due(now)
     for i, item in enumerate(due):
-        if not store.claim(item.id, now, lease):
+        if not store.claim(item.id, now, lease, early=at_once):
             continue  # another process has it
         try:
             sender.send(item.message())

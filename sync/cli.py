@@ -20,8 +20,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from notifier.send import SendError
+from notifier.smtp import RETRIED
+from rules.words import plural
 from sync import balance, bootstrap, logs
 from sync.alerts import sender_for
 from sync.backends.base import WorkbookUnavailable
@@ -63,19 +66,56 @@ def setup_logging(verbose: bool, quiet: bool, *, chatty: bool = False) -> None:
     logs.setup(level)
 
 
+#: The options every command takes, before or after its name: (parameter, decls, kwargs).
+COMMON_OPTIONS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
+    (
+        "config_file",
+        ("--config", "config_file"),
+        {
+            "metavar": "PATH",
+            "help": "Config file (default: $CREDITSHEET_CONFIG, else ./config.toml).",
+        },
+    ),
+    ("verbose", ("-v", "--verbose"), {"is_flag": True, "help": "Say more; show tracebacks."}),
+    ("quiet", ("-q", "--quiet"), {"is_flag": True, "help": "Only warnings and errors."}),
+)
+
+
+def common_options(func: F, *, hidden: bool = False) -> F:
+    """Put the common options on a command, or (``hidden``) on a group, whose help
+    does not list them again: each command's own help does."""
+    for _, decls, kwargs in reversed(COMMON_OPTIONS):
+        func = click.option(*decls, hidden=hidden, **kwargs)(func)
+    return func
+
+
+def group_options(func: F) -> F:
+    return common_options(func, hidden=True)
+
+
+def common_values(ctx: click.Context) -> dict[str, Any]:
+    """Each common option's value: as given after the command's name, else as given
+    before it (``creditsheet --config c.toml sync``), else its default."""
+    values: dict[str, Any] = {}
+    for name, _, _ in COMMON_OPTIONS:
+        level: click.Context | None = ctx
+        values[name] = ctx.params.get(name)
+        while level is not None:
+            source = level.get_parameter_source(name)
+            if source is not None and source is not ParameterSource.DEFAULT:
+                values[name] = level.params[name]
+                break
+            level = level.parent
+    return values
+
+
 def command(func: F) -> F:
     """The options every command takes, and errors turned into exit statuses."""
 
-    @click.option(
-        "--config",
-        "config_file",
-        metavar="PATH",
-        help="Config file (default: $CREDITSHEET_CONFIG, else ./config.toml).",
-    )
-    @click.option("-v", "--verbose", is_flag=True, help="Say more; show tracebacks.")
-    @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
     @functools.wraps(func)
     def wrapper(config_file: str | None, verbose: bool, quiet: bool, **kwargs: Any) -> Any:
+        given = common_values(click.get_current_context())
+        config_file, verbose, quiet = given["config_file"], given["verbose"], given["quiet"]
         setup_logging(verbose, quiet, chatty=func.__name__ == "run")
         try:
             return func(config_path(config_file), quiet=quiet, **kwargs)
@@ -90,7 +130,7 @@ def command(func: F) -> F:
         except Exception as err:  # the last line of defence: say it plainly
             _fail(f"{type(err).__name__}: {err}", EXIT_ERROR, verbose)
 
-    return wrapper  # type: ignore[return-value]
+    return common_options(wrapper)  # type: ignore[return-value]
 
 
 def _fail(message: str, code: int, verbose: bool) -> None:
@@ -102,13 +142,19 @@ def _fail(message: str, code: int, verbose: bool) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(_version(), "--version", prog_name="creditsheet")
-def cli() -> None:
+@group_options
+def cli(config_file: str | None, verbose: bool, quiet: bool) -> None:
     """creditsheet keeps the prepaid-session credits in your spreadsheet right.
 
     It reads the Clients, Packages, Sessions and Templates tabs, deducts each
     session from the right package, applies expiry, and writes back what is
     left, statuses and colors. Start with `creditsheet init --demo` and
     `creditsheet sync`.
+
+    Every command takes --config PATH, -v/--verbose and -q/--quiet, before or
+    after its name (`creditsheet --config c.toml sync` is `creditsheet sync
+    --config c.toml`); `creditsheet COMMAND --help` lists them with the
+    command's own options.
     """
 
 
@@ -143,7 +189,7 @@ def sync(path: Path, *, quiet: bool, dry_run: bool, as_json: bool) -> None:
     else:
         parts = bootstrap.parts(config)
         try:
-            report = sync_once(parts, now=bootstrap.now)
+            report = sync_once(parts, now=bootstrap.now, by_hand=True)
         finally:
             parts.close()
     if as_json:
@@ -176,10 +222,6 @@ def _dry_run(config: Config) -> CycleReport:
         return run_cycle(config, backend, now=bootstrap.now, dry_run=True, links_for=links_for)
 
 
-def _rows(n: int) -> str:
-    return f"{n} row" if n == 1 else f"{n} rows"
-
-
 def summary(report: CycleReport) -> str:
     """The plain-text summary of a cycle."""
     data = report.as_dict()
@@ -193,7 +235,7 @@ def summary(report: CycleReport) -> str:
         f"  sessions:    {s['Deducted']} deducted, {s['Not deducted']} not deducted, "
         f"{s['Rejected']} rejected, {s['Invalid']} invalid"
     )
-    lines.append(f"  problems:    {_rows(report.rows_with_problems())} with problems")
+    lines.append(f"  problems:    {plural(report.rows_with_problems(), 'row')} with problems")
     for problem in report.result.problems[:20]:
         lines.append(f"    - {problem}")
     if len(report.result.problems) > 20:
@@ -247,14 +289,14 @@ def check(path: Path, *, quiet: bool) -> None:
         click.echo("ok: every required tab and column is there")
     if report.result.problems:
         click.echo(
-            f"note: {_rows(report.rows_with_problems())} with problems; "
+            f"note: {plural(report.rows_with_problems(), 'row')} with problems; "
             "`creditsheet sync` writes each reason into that row's Sync note"
         )
     trouble += _check_email(config)
     if report.blocked or report.write_blockers:
         raise Failure("the workbook needs fixing before creditsheet can write to it", EXIT_WORKBOOK)
     if trouble:
-        raise Failure(f"{trouble} thing(s) to fix (see above)", EXIT_CONFIG)
+        raise Failure(f"{plural(trouble, 'thing')} to fix (see above)", EXIT_CONFIG)
     click.echo("all good")
 
 
@@ -317,9 +359,22 @@ def test_email_command(path: Path, *, quiet: bool) -> None:
     sender = sender_for(config, os.environ)
     try:
         message = test_email(config, sender, bootstrap.now())
-    except (ReportError, SendError) as err:
+    except ReportError as err:
         raise Failure(str(err), EXIT_ERROR) from None
+    except SendError as err:  # a test email is sent straight away, never queued
+        said = str(err).removesuffix("; " + RETRIED)
+        raise Failure(f"{said}; the test email was not sent", EXIT_ERROR) from None
     click.echo(f"sent '{message['Subject']}' to {message['To']} via {sender.where}")
+    if not config.state_path.exists():
+        return
+    with StateStore(config.state_path) as store:
+        waiting = len(store.pending())
+        if waiting:
+            store.request_mail_retry(bootstrap.now())
+            click.echo(
+                f"{plural(waiting, 'email')} waiting in the outbox: a running `creditsheet run` "
+                "tries them at its next cycle; `creditsheet sync` sends them now"
+            )
 
 
 @cli.command()
@@ -382,7 +437,8 @@ def serve(path: Path, *, quiet: bool) -> None:
 
 
 @cli.group("balance")
-def balance_group() -> None:
+@group_options
+def balance_group(config_file: str | None, verbose: bool, quiet: bool) -> None:
     """Manage the clients' private balance links."""
 
 

@@ -11,21 +11,23 @@ creditsheet status          status_lines(store, config, now, tz)
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, tzinfo
 from email.message import EmailMessage
 from typing import Any
 
-from notifier.format import nice_date, plural
+from notifier.format import nice_date
 from notifier.messages import build
 from notifier.render import render
+from notifier.report import rejected_sessions
 from notifier.report import render_report as render_report_words
 from notifier.send import Sender
 from rules.model import Result
+from rules.words import plural
 from sync.alerts import AlertCounts, send_pending
 from sync.config import Config
 from sync.cycle import CycleReport
-from sync.state import CycleRecord, StateStore, latest_slot, timestamp, zone_of
+from sync.state import CycleRecord, QueuedMessage, StateStore, latest_slot, timestamp, zone_of
 
 
 class ReportError(Exception):
@@ -38,7 +40,11 @@ def render_report(
     """The report as an email to ``[email] to`` (text and HTML)."""
     problems = [str(p) for p in result.structural] + [str(p) for p in result.problems]
     rendered = render_report_words(
-        result.dashboard, problems, currency=config.rules.currency, every=config.report.every
+        result.dashboard,
+        problems,
+        currency=config.rules.currency,
+        every=config.report.every,
+        rejected=rejected_sessions(result.sessions),
     )
     return build(
         rendered,
@@ -93,13 +99,17 @@ def send_report(
     now: datetime,
     *,
     rng: random.Random | None = None,
+    at_once: bool = True,
 ) -> AlertCounts:
-    """``report --send``: queue the report now (off schedule) and send what is due."""
+    """``report --send``: queue the report now (off schedule) and send what is pending.
+
+    Run by hand, it tries every pending message (``at_once``), backoff or not.
+    """
     if not config.email.to:
         raise ReportError("[email] to is empty: add the address the report should go to")
     dedupe = f"report:manual:{timestamp(now)}"
     queued = store.queue(dedupe, render_report(result, config, now, dedupe_key=dedupe), now)
-    counts = send_pending(store, sender, now, rng=rng)
+    counts = send_pending(store, sender, now, rng=rng, at_once=at_once)
     return AlertCounts(int(queued), counts.sent, counts.pending, counts.failed)
 
 
@@ -190,14 +200,19 @@ def status_lines(
     pending = store.pending()
     if pending:
         lines.append(f"alerts pending delivery: {len(pending)}")
+        asked = store.mail_retry_requested()
         for m in pending[:20]:
-            retry = "retrying" if m.next_attempt <= now else f"next try {local(m.next_attempt)}"
-            tries = f", {plural(m.attempts, 'try', 'tries')}" if m.attempts else ""
-            lines.append(f"  {m.subject} -> {', '.join(m.recipients)} ({retry}{tries})")
+            lines.append(f"  {m.subject} -> {', '.join(m.recipients)} ({_next_try(m, now, local)})")
             if m.last_error:
                 lines.append(f"      last error: {m.last_error}")
         if len(pending) > 20:
             lines.append(f"  ... and {len(pending) - 20} more")
+        if asked:
+            lines.append(
+                f"  a test email went through at {local(asked)}: the daemon's next cycle "
+                "tries these at once"
+            )
+        lines.append("  `creditsheet sync` tries them all now, whatever the next try says")
     else:
         lines.append("alerts pending delivery: none")
     due = store.next_report_due(config.report, zone, now)
@@ -210,12 +225,25 @@ def status_lines(
     return lines
 
 
+def _next_try(m: QueuedMessage, now: datetime, local: Callable[[datetime], str]) -> str:
+    """``next try 2026-11-22 09:04:00 GMT, 2 tries``, or that it is being sent now."""
+    if m.claimed_until is not None and m.claimed_until > now:
+        when = "being sent now"
+    elif m.next_attempt <= now:
+        when = "due now: the next cycle sends it"
+    else:
+        when = f"next try {local(m.next_attempt)}"
+    return when + (f", {plural(m.attempts, 'try', 'tries')} so far" if m.attempts else "")
+
+
 def _figures(c: CycleRecord) -> str:
     f: Mapping[str, Any] = c.figures
     parts = []
     if "cells_changed" in f:
-        parts.append(f"{f['cells_changed']} cells changed")
+        parts.append(f"{plural(int(f['cells_changed']), 'cell')} changed")
     alerts = f.get("alerts")
     if isinstance(alerts, Mapping) and (alerts.get("queued") or alerts.get("sent")):
-        parts.append(f"{alerts.get('queued', 0)} alerts queued, {alerts.get('sent', 0)} sent")
+        parts.append(
+            f"{plural(int(alerts.get('queued', 0)), 'alert')} queued, {alerts.get('sent', 0)} sent"
+        )
     return ("  " + ", ".join(parts)) if parts else ""

@@ -5,7 +5,9 @@
 ``sync`` and the daemon both call this, so a cycle run by hand and one run by
 the daemon do exactly the same things: write the workbook, queue and send the
 alerts, and remember the cycle for ``status``. A dry run does none of the
-last three (recording alerts would mark them seen).
+last three (recording alerts would mark them seen). One difference: a cycle
+run ``by_hand`` tries every pending email at once, while the daemon's wait out
+their backoff (unless ``creditsheet test-email`` has since got through).
 """
 
 from __future__ import annotations
@@ -51,9 +53,18 @@ def sync_once(
     dry_run: bool = False,
     with_report: bool = False,
     proceed: Callable[[], bool] = lambda: True,
+    by_hand: bool = False,
 ) -> CycleReport:
     """One cycle with its alerts; ``with_report`` also queues the periodic report when due."""
     config, store = parts.config, parts.store
+
+    def at_once() -> bool:
+        """Whether to try all pending mail now; a test email's request is used up here."""
+        asked = store.take_mail_retry()
+        if asked and not by_hand:
+            log.info("a test email went through: trying the pending emails now")
+        return asked or by_hand
+
     started, clock = now(), time.perf_counter()
     try:
         report = run_cycle(
@@ -68,7 +79,8 @@ def sync_once(
     except WorkbookUnavailable as err:
         if not dry_run:
             store.record_cycle(started, time.perf_counter() - clock, "failed", reason=str(err))
-            send_pending(store, parts.sender, now())  # a sheet outage does not hold the mail
+            # A sheet outage does not hold the mail.
+            send_pending(store, parts.sender, now(), at_once=at_once())
         raise
     if dry_run:
         return report
@@ -78,7 +90,9 @@ def sync_once(
         return report
     if with_report and not report.blocked:
         queue_report(report.result, store, config, now(), report.timezone)
-    counts = deliver(report.result, store, parts.sender, config, now(), report.links)
+    counts = deliver(
+        report.result, store, parts.sender, config, now(), report.links, at_once=at_once()
+    )
     report.alerts = counts.as_dict()
     if config.balance.enabled:
         publish(report.result, store, now(), timezone=report.timezone)

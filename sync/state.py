@@ -2,7 +2,8 @@
 
 - ``alert_keys``: every event key seen, whether it holds now, when it fired;
   :meth:`StateStore.record` decides which of a cycle's events are new.
-- ``outbox``: every email to send, with its full RFC 5322 bytes, until sent.
+- ``outbox``: every email to send, with its full RFC 5322 bytes, until sent;
+  ``claimed_until`` marks one a process is sending right now.
 - ``cycles``: the last cycles' outcomes, for ``creditsheet status``.
 - ``reports``: when each periodic report went out.
 - ``balance_tokens`` and ``balance_pages``: each client's private balance page
@@ -46,6 +47,8 @@ SCHEMA_VERSION = 1
 #: in ``meta``), migrated on open like the core one: adding them left the core
 #: schema, and every store written before, at version 1.
 BALANCE_SCHEMA_VERSION = 1
+#: The outbox's own additions (``mail_schema_version``), on the same footing.
+MAIL_SCHEMA_VERSION = 1
 #: Cycles kept for ``status``; older ones are dropped as new ones come in.
 KEEP_CYCLES = 500
 #: Longest error text kept per message.
@@ -106,6 +109,10 @@ CREATE TABLE balance_pages (
 )
 """
 
+#: A message being sent is held by its claim until this time (see ``claim``), told
+#: apart from one waiting out its backoff, which a hand-run cycle may try early.
+_MAIL_V1 = "ALTER TABLE outbox ADD COLUMN claimed_until TEXT"
+
 
 def _run_script(script: str) -> Callable[[sqlite3.Connection], None]:
     """Statements one by one (``executescript`` would commit the open transaction)."""
@@ -123,6 +130,11 @@ def _run_script(script: str) -> Callable[[sqlite3.Connection], None]:
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {0: _run_script(_SCHEMA_V1)}
 #: The same for the balance page's tables (``balance_schema_version``).
 BALANCE_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {0: _run_script(_BALANCE_V1)}
+#: The same for the outbox's additions (``mail_schema_version``).
+MAIL_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {0: _run_script(_MAIL_V1)}
+#: ``meta`` key: when a test email last went through with mail still pending, so the
+#: daemon's next cycle tries that mail at once.
+_MAIL_RETRY = "mail_retry_requested"
 
 
 class StateError(Exception):
@@ -144,6 +156,8 @@ class QueuedMessage:
     next_attempt: datetime
     sent: datetime | None
     last_error: str | None
+    #: While a process is sending it: until when its claim holds.
+    claimed_until: datetime | None = None
 
     def message(self) -> EmailMessage:
         return message_from_bytes(self.raw, policy=POLICY)
@@ -262,6 +276,7 @@ class StateStore:
                 version += 1
                 self._set_meta("schema_version", str(version))
             self._migrate_line("balance_schema_version", BALANCE_SCHEMA_VERSION, BALANCE_MIGRATIONS)
+            self._migrate_line("mail_schema_version", MAIL_SCHEMA_VERSION, MAIL_MIGRATIONS)
 
     def _migrate_line(
         self,
@@ -399,24 +414,32 @@ class StateStore:
             "WHERE sent IS NOT NULL AND sent >= ?", (timestamp(since) if since else "",)
         )
 
-    def claim(self, message_id: int, now: datetime, lease: timedelta) -> bool:
+    def claim(
+        self, message_id: int, now: datetime, lease: timedelta, *, early: bool = False
+    ) -> bool:
         """Take a due message for sending; no other process takes it until ``lease`` ends.
 
         If this process dies mid-send, the message is due again after the lease.
+        ``early`` takes a message that is still waiting out its backoff too (a
+        cycle run by hand), but never one another process is sending.
         """
+        until, at = timestamp(now + lease), timestamp(now)
+        sql = (
+            "UPDATE outbox SET next_attempt = ?, claimed_until = ? WHERE id = ? "
+            "AND sent IS NULL AND (claimed_until IS NULL OR claimed_until <= ?)"
+        )
+        args: tuple[object, ...] = (until, until, message_id, at)
+        if not early:
+            sql, args = sql + " AND next_attempt <= ?", (*args, at)
         with self.transaction():
-            cursor = self._db.execute(
-                "UPDATE outbox SET next_attempt = ? "
-                "WHERE id = ? AND sent IS NULL AND next_attempt <= ?",
-                (timestamp(now + lease), message_id, timestamp(now)),
-            )
+            cursor = self._db.execute(sql, args)
             return cursor.rowcount == 1
 
     def mark_sent(self, message_id: int, now: datetime) -> None:
         with self.transaction():
             self._db.execute(
-                "UPDATE outbox SET sent = ?, attempts = attempts + 1, last_error = NULL "
-                "WHERE id = ?",
+                "UPDATE outbox SET sent = ?, attempts = attempts + 1, last_error = NULL, "
+                "claimed_until = NULL WHERE id = ?",
                 (timestamp(now), message_id),
             )
 
@@ -424,8 +447,8 @@ class StateStore:
         """A try failed: keep the message pending until ``retry_at``."""
         with self.transaction():
             self._db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt = ? "
-                "WHERE id = ? AND sent IS NULL",
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt = ?, "
+                "claimed_until = NULL WHERE id = ? AND sent IS NULL",
                 (error[:MAX_ERROR], timestamp(retry_at), message_id),
             )
 
@@ -438,6 +461,24 @@ class StateStore:
                 (error[:MAX_ERROR], timestamp(retry_at), message_id, timestamp(now)),
             )
 
+    def request_mail_retry(self, now: datetime) -> None:
+        """Ask the next cycle (the daemon's) to try every pending message at once."""
+        with self.transaction():
+            self._set_meta(_MAIL_RETRY, timestamp(now))
+
+    def mail_retry_requested(self) -> datetime | None:
+        """When :meth:`request_mail_retry` asked, if no cycle has taken it up yet."""
+        stamp = self._meta(_MAIL_RETRY)
+        return _dt(stamp) if stamp else None
+
+    def take_mail_retry(self) -> bool:
+        """Whether a retry was asked for; the asking is used up by this call."""
+        with self.transaction():
+            asked = self._meta(_MAIL_RETRY) is not None
+            if asked:
+                self._db.execute("DELETE FROM meta WHERE key = ?", (_MAIL_RETRY,))
+            return asked
+
     def prune_sent(self, before: datetime) -> int:
         """Forget messages sent before ``before``; the alert keys still stop resends."""
         with self.transaction():
@@ -448,7 +489,8 @@ class StateStore:
     def _messages(self, where: str, args: Sequence[object]) -> list[QueuedMessage]:
         rows = self._db.execute(
             "SELECT id, dedupe_key, message_id, recipients, subject, raw, created, attempts, "
-            f"next_attempt, sent, last_error FROM outbox {where} ORDER BY created, id",
+            f"next_attempt, sent, last_error, claimed_until FROM outbox {where} "
+            "ORDER BY created, id",
             tuple(args),
         ).fetchall()
         return [
@@ -464,6 +506,7 @@ class StateStore:
                 next_attempt=_dt(r[8]),
                 sent=_dt(r[9]) if r[9] else None,
                 last_error=r[10],
+                claimed_until=_dt(r[11]) if r[11] else None,
             )
             for r in rows
         ]

@@ -157,7 +157,7 @@ def test_status_shows_what_the_cycles_did(daemon: Running, practice: Path) -> No
     daemon.wait_log("cycle ok", count=2)
     status = CliRunner().invoke(cli, ["status", "--config", str(practice)])
     assert status.exit_code == 0, status.output
-    assert "185 cells changed, 1 alerts queued, 1 sent" in status.output
+    assert "185 cells changed, 1 alert queued, 1 sent" in status.output
     assert "alerts pending delivery: none" in status.output
 
 

@@ -187,6 +187,6 @@ def test_status_shows_cycles_pending_alerts_and_the_next_report(
     text = "\n".join(lines)
     assert lines[0] == "last cycles:"
     assert "2026-11-22 08:01:00 GMT  failed" in text and "could not open practice.xlsx" in text
-    assert "2026-11-22 08:00:00 GMT  ok" in text and "1 alerts queued, 0 sent" in text
+    assert "2026-11-22 08:00:00 GMT  ok" in text and "1 alert queued, 0 sent" in text
     assert "alerts pending delivery: 1" in text and "connection refused" in text
     assert "next report: 2026-11-23 08:00:00 GMT" in text

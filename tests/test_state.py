@@ -287,6 +287,61 @@ def test_a_lease_expires_after_a_crash_mid_send(store: StateStore) -> None:
     assert again.message_id == a.message_id  # a resend is recognisably the same message
 
 
+def test_an_early_claim_takes_a_message_waiting_out_its_backoff(store: StateStore) -> None:
+    store.queue("a", msg("a"), NOW)
+    [a] = store.due(NOW)
+    assert store.claim(a.id, NOW, timedelta(minutes=10))
+    store.mark_failed(a.id, "could not reach x", NOW + timedelta(hours=1))
+    later = NOW + timedelta(minutes=2)
+    assert store.due(later) == [] and not store.claim(a.id, later, timedelta(minutes=10))
+    assert store.claim(a.id, later, timedelta(minutes=10), early=True)  # run by hand
+    [held] = store.pending()
+    assert held.claimed_until == later + timedelta(minutes=10)
+
+
+def test_an_early_claim_never_takes_a_message_being_sent(store: StateStore, tmp_path: Path) -> None:
+    store.queue("a", msg("a"), NOW)
+    [a] = store.due(NOW)
+    assert store.claim(a.id, NOW, timedelta(minutes=10))  # the daemon is sending it
+    with StateStore(tmp_path / "state.sqlite") as by_hand:
+        assert not by_hand.claim(
+            a.id, NOW + timedelta(seconds=5), timedelta(minutes=10), early=True
+        )
+        # After a crash mid-send, once the lease is over, it may be taken again.
+        after = NOW + timedelta(minutes=10)
+        assert by_hand.claim(a.id, after, timedelta(minutes=10), early=True)
+    store.mark_sent(a.id, NOW + timedelta(minutes=11))
+    [sent] = store.sent()
+    assert sent.claimed_until is None and sent.attempts == 1
+
+
+def test_a_retry_request_is_taken_once(store: StateStore, tmp_path: Path) -> None:
+    assert not store.take_mail_retry() and store.mail_retry_requested() is None
+    store.request_mail_retry(NOW)
+    with StateStore(tmp_path / "state.sqlite") as daemon:
+        assert daemon.mail_retry_requested() == NOW
+        assert daemon.take_mail_retry()
+    assert not store.take_mail_retry() and store.mail_retry_requested() is None
+
+
+def test_a_store_from_before_the_claim_column_gains_it(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    with StateStore(path) as s:
+        s.queue("a", msg("a"), NOW)
+    db = sqlite3.connect(path)  # as the version before this one left it
+    db.execute("ALTER TABLE outbox DROP COLUMN claimed_until")
+    db.execute("DELETE FROM meta WHERE key = 'mail_schema_version'")
+    db.commit()
+    db.close()
+    with StateStore(path) as s:
+        [a] = s.pending()
+        assert a.claimed_until is None and s.claim(a.id, NOW, timedelta(minutes=10))
+    db = sqlite3.connect(path)
+    version = db.execute("SELECT value FROM meta WHERE key = 'mail_schema_version'").fetchone()
+    db.close()
+    assert version == ("1",)
+
+
 # --- cycles -----------------------------------------------------------------------------
 
 

@@ -233,9 +233,9 @@ def install() -> None:
         return wrapped
 
     def claim(original: Callable[..., Any]) -> Callable[..., Any]:
-        def wrapped(self: Any, message_id: int, *args: Any) -> Any:
+        def wrapped(self: Any, message_id: int, *args: Any, **kwargs: Any) -> Any:
             reach("queued", str(message_id))
-            return original(self, message_id, *args)
+            return original(self, message_id, *args, **kwargs)
 
         return wrapped
 
