@@ -24,6 +24,7 @@ from click.core import ParameterSource
 
 from notifier.send import SendError
 from notifier.smtp import RETRIED
+from rules.accounts import accounts
 from rules.words import plural
 from sync import balance, bootstrap, logs
 from sync.alerts import sender_for
@@ -31,6 +32,7 @@ from sync.backends.base import WorkbookUnavailable
 from sync.config import Config, ConfigError, config_path, load
 from sync.cycle import CycleReport, change_lines, run_cycle, today_in
 from sync.daemon import Daemon
+from sync.export import ExportError, default_name, write, write_csv
 from sync.keyfile import check_key_file
 from sync.lock import AlreadyRunning, InstanceLock
 from sync.reporting import ReportError, report_text, send_report, status_lines, test_email
@@ -348,6 +350,72 @@ def report(path: Path, *, quiet: bool, send: bool) -> None:
             f"the report could not be sent yet via {parts.sender.where}: it stays queued and "
             "`creditsheet run` or the next `creditsheet sync` retries it",
             EXIT_ERROR,
+        )
+
+
+@cli.command()
+@click.option(
+    "--to",
+    "target",
+    metavar="FILE",
+    help="A .xlsx or .csv file, or - for CSV on standard output "
+    "(default: ledger-YYYY-MM-DD.xlsx in this folder).",
+)
+@click.option("--force", is_flag=True, help="Replace FILE if it already exists.")
+@command
+def export(path: Path, *, quiet: bool, target: str | None, force: bool) -> None:
+    """Write the ledger an accountant asks for, from the workbook as it is now.
+
+    Every package with its client, price, credits bought, used and left,
+    expiry and status; every session with the package it used and the value
+    it used up; and, month by month, the sales, the value of the sessions
+    used, the value expired unused and the prepaid liability at the month's
+    end. A .xlsx file gets one tab for each; a .csv file has them one under
+    the other. The workbook is read as a sync would read it and nothing is
+    written to it. An existing FILE is never replaced without --force.
+
+    \b
+    Example:
+        creditsheet export --to ledger-2026.xlsx
+        creditsheet export --to ledger.csv --force
+    """
+    config = load(path)
+    backend = bootstrap.backend(config)
+    cycle = run_cycle(config, backend, now=bootstrap.now, dry_run=True)
+    if cycle.blocked:
+        raise Failure(
+            "the workbook's structure is broken, so there is no ledger to write: "
+            + "; ".join(str(p) for p in cycle.structural),
+            EXIT_WORKBOOK,
+        )
+    books = accounts(cycle.result)
+    source = backend.where
+    if target == "-":
+        write_csv(books, sys.stdout, currency=config.rules.currency, source=source)
+        return
+    where = Path(target) if target else Path(default_name(books.today))
+    try:
+        write(
+            books,
+            where,
+            currency=config.rules.currency,
+            source=source,
+            force=force,
+            protected={"the workbook": config.workbook_path, "the state store": config.state_path},
+        )
+    except ExportError as err:
+        raise Failure(str(err), EXIT_CONFIG) from None
+    if quiet:
+        return
+    click.echo(
+        f"wrote the ledger to {where}: {plural(len(books.packages), 'package')}, "
+        f"{plural(len(books.sessions), 'session')}, {plural(len(books.months), 'month')}"
+    )
+    if books.problems:
+        click.echo(
+            f"note: {plural(len(books.problems), 'row')} with problems "
+            f"{'is' if len(books.problems) == 1 else 'are'} not in the ledger until fixed "
+            "(listed on its About tab; each row's Sync note says what to fix)"
         )
 
 

@@ -88,6 +88,7 @@ CASES = {
     "status": Case(("status",), prepare=synced),
     "run": Case(("run",), around=daemon_running),
     "serve": Case(("serve",)),
+    "export": Case(("export", "--to", "ledger.csv"), prepare=synced),
     "balance rotate": Case(
         ("balance", "rotate", "Maya Patel"), prepare=lambda d: synced(d, balance=True)
     ),
@@ -134,7 +135,9 @@ def leftovers(folder: Path, cwd: Path) -> dict[str, object]:
         }
     outbox = folder / "outbox"
     found["emails"] = len(list(outbox.glob("*.eml"))) if outbox.exists() else 0
-    found["here"] = {f.name: f.read_bytes() for f in cwd.iterdir()}
+    found["here"] = {
+        f.name: f.read_bytes().replace(str(folder).encode(), b"<folder>") for f in cwd.iterdir()
+    }
     return found
 
 
