@@ -21,7 +21,8 @@ be below the current month's liability when bookings lie in the future.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -104,17 +105,20 @@ def per_credit(r: PackageResult) -> Decimal | None:
 def accounts(result: Result) -> Accounts:
     today = result.dashboard.today
     by_id = {r.package.id: r for r in result.packages}
-    packages = tuple(_package_line(r, today) for r in result.packages)
+    prices = {pid: per_credit(r) for pid, r in by_id.items()}
+    packages = tuple(_package_line(r, prices[r.package.id]) for r in result.packages)
     sessions = tuple(
-        _session_line(s, by_id.get(s.package_id or "")) for s in result.sessions if s.session
+        _session_line(s, by_id.get(s.package_id or ""), prices)
+        for s in result.sessions
+        if s.session
     )
     problems = tuple(str(p) for p in (*result.structural, *result.problems))
-    return Accounts(today, packages, sessions, _months(result.packages, today), problems)
+    months = _months(result.packages, today, prices)
+    return Accounts(today, packages, sessions, months, problems)
 
 
-def _package_line(r: PackageResult, today: date) -> PackageLine:
+def _package_line(r: PackageResult, price: Decimal | None) -> PackageLine:
     p = r.package
-    price = per_credit(r)
     expired = r.status is PackageStatus.EXPIRED
     worth = None if price is None else price * r.remaining
     return PackageLine(
@@ -137,10 +141,12 @@ def _package_line(r: PackageResult, today: date) -> PackageLine:
     )
 
 
-def _session_line(s: SessionResult, used: PackageResult | None) -> SessionLine:
+def _session_line(
+    s: SessionResult, used: PackageResult | None, prices: Mapping[str, Decimal | None]
+) -> SessionLine:
     assert s.session is not None
     deducted = s.status is SessionStatus.DEDUCTED and used is not None
-    price = per_credit(used) if deducted and used is not None else None
+    price = prices[used.package.id] if deducted and used is not None else None
     return SessionLine(
         row=s.row,
         date=s.session.date,
@@ -155,7 +161,9 @@ def _session_line(s: SessionResult, used: PackageResult | None) -> SessionLine:
     )
 
 
-def _months(packages: Sequence[PackageResult], today: date) -> tuple[MonthLine, ...]:
+def _months(
+    packages: Sequence[PackageResult], today: date, prices: Mapping[str, Decimal | None]
+) -> tuple[MonthLine, ...]:
     firsts = [
         d
         for r in packages
@@ -164,7 +172,8 @@ def _months(packages: Sequence[PackageResult], today: date) -> tuple[MonthLine, 
     ]
     if not firsts:
         return ()
-    return tuple(_month(packages, m, today) for m in _month_starts(min(firsts), today))
+    dated = [(r, sorted(r.session_dates)) for r in packages]
+    return tuple(_month(dated, m, today, prices) for m in _month_starts(min(firsts), today))
 
 
 def _month_starts(first: date, today: date) -> Iterable[date]:
@@ -174,18 +183,25 @@ def _month_starts(first: date, today: date) -> Iterable[date]:
         month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
-def _month(packages: Sequence[PackageResult], start: date, today: date) -> MonthLine:
+def _month(
+    dated: Sequence[tuple[PackageResult, list[date]]],
+    start: date,
+    today: date,
+    prices: Mapping[str, Decimal | None],
+) -> MonthLine:
+    """One month's figures; ``dated`` pairs each package with its sessions' dates, sorted."""
     end = min(start.replace(day=calendar.monthrange(start.year, start.month)[1]), today)
 
     def within(day: date | None) -> bool:
         return day is not None and start <= day <= end
 
+    packages = [r for r, _ in dated]
     sold = [r for r in packages if within(r.package.purchased)]
     expired = [r for r in packages if within(r.package.expires) and r.remaining > 0]
-    used = [(r, sum(1 for d in r.session_dates if within(d))) for r in packages]
+    used = [(r, bisect_right(days, end) - bisect_left(days, start)) for r, days in dated]
     live = [
-        (r, max(0, r.package.total - sum(1 for d in r.session_dates if d <= end)))
-        for r in packages
+        (r, max(0, r.package.total - bisect_right(days, end)))
+        for r, days in dated
         if r.package.purchased <= end and (r.package.expires is None or end < r.package.expires)
     ]
     return MonthLine(
@@ -194,18 +210,22 @@ def _month(packages: Sequence[PackageResult], start: date, today: date) -> Month
         credits_sold=sum(r.package.total for r in sold),
         sales=sum((r.package.price for r in sold if r.package.price is not None), Decimal(0)),
         sessions_used=sum(n for _, n in used),
-        value_used=_worth(used),
+        value_used=_worth(used, prices),
         credits_expired=sum(r.remaining for r in expired),
-        value_expired=_worth((r, r.remaining) for r in expired),
+        value_expired=_worth(((r, r.remaining) for r in expired), prices),
         credits_outstanding=sum(n for _, n in live),
-        liability=_worth(live),
+        liability=_worth(live, prices),
     )
 
 
-def _worth(credits: Iterable[tuple[PackageResult, int]]) -> Decimal:
+def _worth(
+    credits: Iterable[tuple[PackageResult, int]], prices: Mapping[str, Decimal | None]
+) -> Decimal:
     total = Decimal(0)
     for r, n in credits:
-        price = per_credit(r)
+        if not n:
+            continue
+        price = prices[r.package.id]
         if price is not None:
             total += price * n
     return total

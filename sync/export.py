@@ -215,7 +215,6 @@ def _write_xlsx(made: Sequence[Table], currency: str, out: IO[bytes]) -> None:
     from openpyxl.styles import Font
 
     money_format = "#,##0" if currency in WHOLE else "#,##0.00"
-    formats = {"money": money_format, "date": "yyyy-mm-dd", "int": "0"}
     book = Workbook(write_only=True)
     for table in made:
         sheet = book.create_sheet(table.title)
@@ -232,16 +231,18 @@ def _write_xlsx(made: Sequence[Table], currency: str, out: IO[bytes]) -> None:
                 header.append(cell)
             sheet.append(header)
         for row in table.rows:
-            cells = []
-            for value, c in zip(row, table.columns, strict=True):
+            cells: list[object] = []
+            for value in row:
                 if isinstance(value, Decimal):
-                    value = _money(value, currency)
-                # openpyxl takes Decimal and date too, whatever its stubs say.
-                cell = WriteOnlyCell(sheet, value=value)  # type: ignore[arg-type]
-                if isinstance(value, str):
-                    cell.data_type = "s"  # text, never a formula, whatever it starts with
-                elif value is not None and c.kind in formats:
-                    cell.number_format = formats[c.kind]
+                    # openpyxl takes Decimal, whatever its stubs say.
+                    cell = WriteOnlyCell(sheet, value=_money(value, currency))  # type: ignore[arg-type]
+                    cell.number_format = money_format
+                elif isinstance(value, str) and value.startswith("="):
+                    cell = WriteOnlyCell(sheet, value=value)
+                    cell.data_type = "s"  # text, never a formula
+                else:  # openpyxl gives a date its yyyy-mm-dd format by itself
+                    cells.append(value)
+                    continue
                 cells.append(cell)
             sheet.append(cells)
     book.save(out)
