@@ -190,3 +190,20 @@ def test_status_shows_cycles_pending_alerts_and_the_next_report(
     assert "2026-11-22 08:00:00 GMT  ok" in text and "1 alert queued, 0 sent" in text
     assert "alerts pending delivery: 1" in text and "connection refused" in text
     assert "next report: 2026-11-23 08:00:00 GMT" in text
+
+
+def test_status_says_a_test_email_asked_the_daemon_to_try_at_once(
+    store: StateStore, tmp_path: Path
+) -> None:
+    cfg = config(tmp_path, clients=False)
+    deliver(RESULT, store, RecordingSender(fail_times=-1), cfg, NOW, rng=random.Random(1))
+    before = "\n".join(status_lines(store, cfg, NOW + timedelta(minutes=2), LONDON))
+    assert "a test email went through" not in before
+    assert "`creditsheet sync` tries them all now" in before
+    store.request_mail_retry(NOW + timedelta(minutes=1))
+    after = "\n".join(status_lines(store, cfg, NOW + timedelta(minutes=2), LONDON))
+    assert (
+        "a test email went through at 2026-11-22 08:01:00 GMT: "
+        "the daemon's next cycle tries these at once"
+    ) in after
+    assert ", 1 try so far)" in after
