@@ -221,3 +221,54 @@ def test_help_shows_the_common_options_once_where_a_command_is_described() -> No
     top = CliRunner().invoke(cli, ["--help"]).output
     assert "-v, --verbose" not in top  # listed by each command's help, not twice
     assert "before or\n  after its name" in top
+
+
+def test_run_and_serve_start_with_the_options_before_their_name(tmp_path: Path) -> None:
+    """The two commands that keep running, for real, as subprocesses (their form with
+    the options after the name is what test_daemon and test_balance_e2e start)."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = synced(tmp_path, balance=True)
+    with config.open("a") as f:
+        f.write(f'listen = "127.0.0.1:{port}"\n[report]\nevery = "off"\n')
+    log = tmp_path / "run.log"
+    with log.open("w") as out:
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "sync", "--config", str(config), "-v", "run"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        server = subprocess.Popen(
+            [sys.executable, "-m", "sync", "-q", "--config", str(config), "serve"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while "cycle ok" not in log.read_text():
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+            while True:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/b/x", timeout=5):
+                        pass
+                except urllib.error.HTTPError as err:  # the server answers: no such page
+                    assert err.code == 404
+                    break
+                except (urllib.error.URLError, ConnectionError):
+                    assert time.monotonic() < deadline, "serve did not start"
+                    time.sleep(0.1)
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            server.terminate()
+            assert daemon.wait(timeout=20) == 0
+            server.wait(timeout=20)
+    assert f"running: {config.parent / 'practice.xlsx'}" in log.read_text()  # the config named
