@@ -131,7 +131,7 @@ def item(event: Event, facts: Facts, currency: str) -> Item:
             listed.append(f"Package: {pid}")
         return Item(
             event.kind,
-            rejected_title(client, when, reason),
+            rejected_title(client, when, reason, today=facts.today),
             tuple(listed),
             _rejection_advice(client, reason),
         )
@@ -159,9 +159,11 @@ def item(event: Event, facts: Facts, currency: str) -> Item:
     return Item(event.kind, event.subject, (), "See the workbook for details.")
 
 
-def rejected_title(client: str, day: str, reason: str) -> str:
-    """``Ann's session on Tue 8 Dec 2026 was rejected: no credits left on P-0001 (5 of 5 used)``."""
-    said = f"{client}'s session on {nice_date(day)} was rejected"
+def rejected_title(client: str, day: str, reason: str, *, today: date | None = None) -> str:
+    """``Ann's session on Tue 8 Dec was rejected: no credits left on P-0001 (5 of 5 used)``
+    (the year is written when it is not today's)."""
+    when = nice_date(day, this_year=today.year if today else None)
+    said = f"{client}'s session on {when} was rejected"
     return f"{said}: {reason}" if reason else said
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from rules.events import session_fingerprints
@@ -26,6 +27,8 @@ class Facts:
     sessions: Mapping[str, SessionResult] = field(default_factory=dict)
     #: The workbook's structure is broken: nothing was written this cycle.
     blocked: bool = False
+    #: The cycle's "today".
+    today: date | None = None
 
     @classmethod
     def of(cls, result: Result | None) -> Facts:
@@ -38,6 +41,7 @@ class Facts:
                 f"client-session:{prints[s.row]}": s for s in result.sessions if s.row in prints
             },
             blocked=bool(result.blocked),
+            today=result.dashboard.today,
         )
 
     def package(self, package_id: object) -> PackageResult | None:

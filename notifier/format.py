@@ -44,12 +44,17 @@ def money(amount: Decimal | int | float, currency: str) -> str:
     return f"{sign}{symbol}{digits}" if symbol else f"{sign}{digits} {currency}"
 
 
-def nice_date(day: date | str | None) -> str:
-    """``Mon 23 Nov 2026``: unambiguous whatever the reader's day/month order."""
+def nice_date(day: date | str | None, *, this_year: int | None = None) -> str:
+    """``Mon 23 Nov 2026``: unambiguous whatever the reader's day/month order.
+
+    With ``this_year``, a date in that year is written without it (``Mon 23 Nov``).
+    """
     if day is None or day == "":
         return ""
     if isinstance(day, str):
         day = date.fromisoformat(day)
+    if day.year == this_year:
+        return f"{day:%a} {day.day} {day:%b}"
     return f"{day:%a} {day.day} {day:%b %Y}"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from notifier.digest import rejected_title
@@ -80,14 +81,17 @@ class ReportView:
         )
 
 
-def rejected_sessions(sessions: Sequence[SessionResult]) -> list[str]:
+def rejected_sessions(sessions: Sequence[SessionResult], today: date) -> list[str]:
     """Each ``Rejected`` session, oldest first, in the digest's words."""
     rejected = [
         (s.session.date, s.row, s.session.client.name, s.note)
         for s in sessions
         if s.status is SessionStatus.REJECTED and s.session is not None
     ]
-    return [rejected_title(name, day.isoformat(), note) for day, _, name, note in sorted(rejected)]
+    return [
+        rejected_title(name, day.isoformat(), note, today=today)
+        for day, _, name, note in sorted(rejected)
+    ]
 
 
 def view(

@@ -44,7 +44,7 @@ def render_report(
         problems,
         currency=config.rules.currency,
         every=config.report.every,
-        rejected=rejected_sessions(result.sessions),
+        rejected=rejected_sessions(result.sessions, result.dashboard.today),
     )
     return build(
         rendered,

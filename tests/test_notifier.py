@@ -129,7 +129,8 @@ def test_a_rejected_session_is_called_rejected_as_the_sheet_calls_it() -> None:
     [rejected] = [e for e in MINE if e.kind == "rejected_session"]
     rendered = render_digest([rejected], FACTS, currency="GBP", today=TODAY)
     text, html = both(rendered)
-    said = "Dan's session on Mon 16 Nov 2026 was rejected: no credits left on P-0004 (2 of 2 used)"
+    # As the contract's own examples write a recent date: without this year's number.
+    said = "Dan's session on Mon 16 Nov was rejected: no credits left on P-0004 (2 of 2 used)"
     assert rendered.subject == f"creditsheet: {said}"
     for part in (text, html):
         assert "Sessions rejected" in part and said in part
@@ -216,10 +217,12 @@ def test_report_states_the_dashboard_in_text_and_html() -> None:
 
 
 def test_report_lists_rejected_sessions_in_the_sheets_word() -> None:
-    rejected = rejected_sessions(RESULT.sessions)
+    rejected = rejected_sessions(RESULT.sessions, TODAY)
     assert rejected == [
-        "Dan's session on Mon 16 Nov 2026 was rejected: no credits left on P-0004 (2 of 2 used)"
+        "Dan's session on Mon 16 Nov was rejected: no credits left on P-0004 (2 of 2 used)"
     ]
+    next_year = rejected_sessions(RESULT.sessions, TODAY.replace(year=2027))
+    assert next_year[0].startswith("Dan's session on Mon 16 Nov 2026 was rejected")
     rendered = render_report(RESULT.dashboard, [], currency="GBP", every="week", rejected=rejected)
     text, html = both(rendered)
     for part in (text, html):
@@ -331,6 +334,8 @@ def test_money_uses_the_practice_currency(code: str, amount: Decimal, shown: str
 
 def test_dates_read_the_same_everywhere() -> None:
     assert nice_date("2026-11-27") == "Fri 27 Nov 2026" and nice_date(None) == ""
+    assert nice_date("2026-11-27", this_year=2026) == "Fri 27 Nov"
+    assert nice_date("2026-11-27", this_year=2027) == "Fri 27 Nov 2026"
 
 
 def test_test_email_template() -> None:
