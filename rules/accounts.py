@@ -13,7 +13,7 @@ equals the prepaid liability at the month's end.
 
 Months run from the first one with a purchase, a deducted session or an
 expiry, to today's. A month's figures at its end count the sessions dated up
-to that day (today, for the current month); the Sessions tab's ``Remaining``
+to that day (today, for the current month); the Packages tab's ``Remaining``
 also counts sessions booked ahead, so the packages' "prepaid value left" can
 be below the current month's liability when bookings lie in the future.
 """
