@@ -25,6 +25,8 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("expired_unused", "Expired with credits unused", "#777777"),
     ("expiring_soon", "Expiring soon", "#e8a100"),
     ("low", "Running low", "#e8a100"),
+    ("calendar_feed", "Calendar feeds that cannot be read", "#d93025"),
+    ("calendar_unmatched", "Bookings not logged", "#e8a100"),
 )
 OTHER = "other"
 #: Problems listed one by one in an email; the rest are counted.
@@ -154,6 +156,29 @@ def item(event: Event, facts: Facts, currency: str) -> Item:
             f"{plural(_int(d.get('count')) or len(problems), 'problem')} in the workbook",
             tuple(listed),
             action,
+        )
+    if event.kind == "calendar_feed":
+        return Item(
+            event.kind,
+            f"The calendar feed {_text(d.get('feed'))} cannot be read",
+            (f"Problem: {_text(d.get('error'))}",),
+            "Bookings already logged are left as they are. Check the feed's address in "
+            "[calendar] feeds (copy the private ICS address again if it was reset); "
+            "the next sync reads it again.",
+        )
+    if event.kind == "calendar_unmatched":
+        listed = [f"Booking: {_text(d.get('title')) or '(no title)'}"]
+        listed.append(f"Date: {nice_date(_text(d.get('date')))}")
+        if d.get("attendees"):
+            listed.append(f"Attendees: {_text(d.get('attendees'))}")
+        if d.get("candidates"):
+            listed.append(f"Could be: {_text(d.get('candidates'))}")
+        return Item(
+            event.kind,
+            event.subject[:1].upper() + event.subject[1:],
+            tuple(listed),
+            "Put the client's full name in the booking's title, or their Email on the "
+            "Clients tab, and the next sync logs it; or type the session on Sessions.",
         )
     return Item(event.kind, event.subject, (), "See the workbook for details.")
 

@@ -57,12 +57,19 @@ def layout(config: Config, *, demo_for: date | None = None) -> Layout:
 def parts(config: Config) -> Parts:
     """Backend, state store and mail sender for one workbook's cycles."""
     from sync.alerts import sender_for
+    from sync.calendar.importer import CalendarImport
+    from sync.calendar.state import CalendarState
 
+    store = StateStore(config.state_path)
+    calendar = (
+        CalendarImport.for_config(config, CalendarState(store)) if config.calendar.enabled else None
+    )
     return Parts(
         config=config,
         backend=backend(config),
-        store=StateStore(config.state_path),
+        store=store,
         sender=sender_for(config, os.environ),
+        calendar=calendar,
     )
 
 
