@@ -90,7 +90,7 @@ def feed_server() -> Iterator[FeedServer]:
     state = FeedServer()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+        def do_GET(self) -> None:
             path = self.path
             headers = {k: v for k, v in self.headers.items()}
             if path in state.redirects:
