@@ -25,6 +25,29 @@ from sync.backends.retry import RETRY_STATUSES, RetryPolicy, retry_after
 
 log = logging.getLogger(__name__)
 
+
+class _HideAddresses(logging.Filter):
+    """urllib3 logs each request's path at debug level; for a feed that path is the
+    secret. Such a line is kept with the feed's host only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            hidden = message
+            for secret in self.secrets:
+                hidden = hidden.replace(secret, "/(calendar feed address hidden)")
+            if hidden != message:
+                record.msg, record.args = hidden, ()
+        return True
+
+
+_HIDE = _HideAddresses()
+logging.getLogger("urllib3.connectionpool").addFilter(_HIDE)
+
 #: A feed bigger than this is refused (a year of a busy practice is well under 5 MB).
 MAX_FEED_BYTES = 50_000_000
 USER_AGENT = "creditsheet calendar import"
@@ -104,6 +127,10 @@ def read_feed(
     """Read one feed; never raises for a feed that cannot be read (see ``error``)."""
     if source.path is not None:
         return _read_file(source)
+    parts = urlsplit(source.address)
+    secret = parts.path + (f"?{parts.query}" if parts.query else "")
+    if secret not in ("", "/"):
+        _HIDE.secrets.add(secret)
     try:
         return _fetch(
             source,

@@ -138,8 +138,7 @@ class CalendarImport:
             late_cancel_hours=c.late_cancel_hours,
             state=state,
             record=record,
-            policy=policy,
-            **kwargs,  # type: ignore[arg-type]
+            **{"policy": policy, **kwargs},  # type: ignore[arg-type]
         )
 
     def read_only(self) -> CalendarImport:
