@@ -25,6 +25,9 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("expired_unused", "Expired with credits unused", "#777777"),
     ("expiring_soon", "Expiring soon", "#e8a100"),
     ("low", "Running low", "#e8a100"),
+)
+#: Groups of the events the sync itself raises (the calendar import), after the rules'.
+SYNC_GROUPS: tuple[tuple[str, str, str], ...] = (
     ("calendar_feed", "Calendar feeds that cannot be read", "#d93025"),
     ("calendar_unmatched", "Bookings not logged", "#e8a100"),
 )
@@ -56,17 +59,17 @@ def items(events: Sequence[Event], facts: Facts, currency: str) -> list[Item]:
 
     A kind this module does not know yet is listed last, under its own subject.
     """
-    order = {kind: i for i, (kind, _, _) in enumerate(GROUPS)}
+    order = {kind: i for i, (kind, _, _) in enumerate(GROUPS + SYNC_GROUPS)}
     chosen = sorted(events, key=lambda e: (order.get(e.kind, len(order)), e.subject))
     return [item(e, facts, currency) for e in chosen]
 
 
 def groups(events: Sequence[Event], facts: Facts, currency: str) -> list[Group]:
     made = items(events, facts, currency)
-    known = {kind for kind, _, _ in GROUPS}
+    known = {kind for kind, _, _ in GROUPS + SYNC_GROUPS}
     listed = [
         Group(kind, title, color, tuple(i for i in made if i.kind == kind))
-        for kind, title, color in GROUPS
+        for kind, title, color in GROUPS + SYNC_GROUPS
     ]
     listed.append(
         Group(OTHER, "Other alerts", "#555555", tuple(i for i in made if i.kind not in known))
