@@ -130,6 +130,8 @@ def init(path: Path, *, quiet: bool, demo: bool) -> None:
     backend = bootstrap.backend(config)
     today = today_in(bootstrap.now(), config.sync.timezone)
     done = backend.prepare(bootstrap.layout(config, demo_for=today if demo else None))
+    if demo:
+        done += bootstrap.demo_feeds(config, today)
     if not quiet:
         for line in done or ["nothing to do: the workbook already has every tab and column"]:
             click.echo(line)

@@ -122,9 +122,9 @@ class CycleReport:
         """The calendar import's figures: feeds by host only, never their addresses."""
         made = self.calendar
         return {
-            "bookings_logged": len(made.rows) if made else 0,
-            "cells_updated": len(made.updates) if made else 0,
-            "not_matched": list(made.unmatched) if made else [],
+            "bookings_logged": len(made.rows) if made is not None else 0,
+            "cells_updated": len(made.updates) if made is not None else 0,
+            "not_matched": list(made.unmatched) if made is not None else [],
             "feeds": [
                 {
                     "feed": f.source.label,

@@ -72,9 +72,9 @@ def status_lines(state: CalendarState, calendar: CalendarImport, zone: tzinfo) -
 
 def summary_line(made: CalendarPlan | None, feeds: int, failed: int) -> str:
     """``calendar:    2 bookings logged, 1 updated, 1 not matched; 1 feed read``."""
-    logged = len(made.rows) if made else 0
-    updated = len(made.updates) if made else 0
-    unmatched = len(made.unmatched) if made else 0
+    logged = len(made.rows) if made is not None else 0
+    updated = len(made.updates) if made is not None else 0
+    unmatched = len(made.unmatched) if made is not None else 0
     read = plural(feeds - failed, "feed") + " read"
     if failed:
         read += f", {failed} failed"
