@@ -19,7 +19,7 @@ from sync.calendar.state import CalendarState
 from sync.config import Config
 from sync.cycle import CycleReport, run_cycle
 from sync.state import StateStore
-from tests.calendar_support import FeedServer, calendar, feed_server, vevent
+from tests.calendar_support import FIXTURES, FeedServer, calendar, feed_server, vevent
 from tests.contract.harness import XlsxHarness
 
 NOW = datetime(2026, 12, 4, 12, tzinfo=UTC)
@@ -291,25 +291,23 @@ def test_a_date_the_practitioner_edited_is_theirs(server: FeedServer, tmp_path: 
     assert [s["Date"] for s in p.sessions()] == [date(2026, 12, 10)]
 
 
-def test_a_cancelled_booking_gives_its_credit_back(server: FeedServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("read_at", "outcome", "status"),
+    [
+        (NOW + timedelta(hours=1), "Cancelled", "Not deducted"),  # days ahead: credit back
+        (datetime(2026, 12, 7, 15, tzinfo=UTC), "Late cancel", "Deducted"),  # 19 hours before
+    ],
+)
+def test_a_cancelled_booking_is_cancelled_or_late_cancelled(
+    server: FeedServer, tmp_path: Path, read_at: datetime, outcome: str, status: str
+) -> None:
     p = practice_on(server, tmp_path, booking("a@x", "20261208T100000"))
     p.cycle()
     assert p.sessions()[0]["Status"] == "Deducted"
     serve(server, booking("a@x", "20261208T100000", status="CANCELLED"))
-    p.cycle(NOW + timedelta(hours=1))
+    p.cycle(read_at)
     row = p.sessions()[0]
-    assert (row["Outcome"], row["Status"]) == ("Cancelled", "Not deducted")
-
-
-def test_a_cancellation_inside_late_cancel_hours_is_a_late_cancel(
-    server: FeedServer, tmp_path: Path
-) -> None:
-    p = practice_on(server, tmp_path, booking("a@x", "20261208T100000"))
-    p.cycle()
-    serve(server, booking("a@x", "20261208T100000", status="CANCELLED"))
-    p.cycle(datetime(2026, 12, 7, 15, tzinfo=UTC))  # 19 hours before
-    row = p.sessions()[0]
-    assert (row["Outcome"], row["Status"]) == ("Late cancel", "Deducted")
+    assert (row["Outcome"], row["Status"]) == (outcome, status)
 
 
 def test_the_feed_s_own_cancellation_time_is_used_when_it_gives_one(
@@ -407,3 +405,39 @@ def test_a_missing_file_feed_is_reported(tmp_path: Path) -> None:
     report = p.cycle()
     assert report.feeds[0].error == "the file is not there"
     assert "The calendar feed nowhere.ics cannot be read" in p.subjects()[0]
+
+
+# --- feeds as booking programs export them ---------------------------------------------
+
+
+def test_a_calendly_booking_in_google_calendar_and_a_weekly_class(tmp_path: Path) -> None:
+    p = Practice(tmp_path, str(FIXTURES / "calendly_in_google.ics"))
+    report = p.cycle()
+    got = [(s["Date"], s["Client"], s["Status"]) for s in p.sessions()]
+    assert got == [
+        (date(2026, 12, 7), "Bob Stone", "Deducted"),
+        (date(2026, 12, 9), "Ann Lee", "Deducted"),  # by attendee email
+        (date(2026, 12, 14), "Bob Stone", "Deducted"),  # the occurrence moved to 19:00
+        (date(2026, 12, 28), "Bob Stone", "Deducted"),  # the 21st is removed (EXDATE)
+    ]
+    assert report.calendar is not None and report.calendar.unmatched == ()
+
+
+def test_cal_com_bookings_cancelled_and_unmatched(tmp_path: Path) -> None:
+    p = Practice(tmp_path, str(FIXTURES / "calcom_bookings.ics"))
+    report = p.cycle()
+    assert [(s["Date"], s["Client"], s["Notes"]) for s in p.sessions()] == [
+        (date(2026, 12, 8), "Ann Lee", "Massage 90 between Jo Bloggs and Ann Lee")
+    ]
+    assert report.calendar is not None
+    assert report.calendar.unmatched == (
+        "'Intro call between Jo Bloggs and J. Smith' on Sat 12 Dec",
+    )
+
+
+def test_an_apple_calendar_evening_in_new_york_is_dated_in_the_practice_zone(
+    tmp_path: Path,
+) -> None:
+    p = Practice(tmp_path, str(FIXTURES / "apple_icloud.ics"))
+    p.cycle()
+    assert [(s["Date"], s["Client"]) for s in p.sessions()] == [(date(2026, 12, 9), "Ann Lee")]

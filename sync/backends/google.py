@@ -1274,6 +1274,8 @@ class _Build:
         self.filled: list[CellChange] = []
         self.cells_written: dict[str, list[CellChange]] = {}
         self.headers_written: dict[str, dict[int, str]] = {}
+        #: New packages' IDs this write leaves out (see :meth:`cells`).
+        self.withheld: set[str] = set()
 
     def _columns(self, info: TabInfo, needed: int) -> None:
         self.touched.add(info.sheet_id)
@@ -1344,6 +1346,7 @@ class _Build:
             for c in changes
             if is_id_fill(c, PACKAGES.name) and not self._writable(c, verified)
         }
+        self.withheld = withheld
         # Per tab: where it is and the rows safe to write; per sheet id: the columns that
         # _columns has already been asked for (asking again for fewer does nothing).
         tabs: dict[str, tuple[TabInfo | None, set[int]]] = {}
@@ -1396,6 +1399,8 @@ class _Build:
             for a in appended:
                 cells: list[dict[str, Any]] = [{} for _ in range(width)]
                 for c in a.cells:
+                    if self.withheld and c.kind == "text" and key(text(c.value)) in self.withheld:
+                        continue  # a new package's ID left out with its package row
                     cells[c.col] = _with_fill(_typed(c.value, c.kind)[0], c.fill)
                     self.written += 1
                 data.append({"values": cells})

@@ -470,6 +470,9 @@ def _apply(wb: Workbook, plan: WritePlan) -> int:
         ws = sheet(append.tab)
         row = _last_row(ws) + 1
         for c in append.cells:
+            if withheld and c.kind == "text" and key(text(c.value)) in withheld:
+                skipped += 1  # a new package's ID left out with its package row
+                continue
             cell = ws.cell(row, c.col + 1)
             assert isinstance(cell, Cell)
             _set_value(cell, c.value, c.kind)

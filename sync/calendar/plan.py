@@ -19,17 +19,20 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 from notifier.format import nice_date
 from rules.events import PRACTITIONER
 from rules.model import Event, Table, Value
 from rules.schema import CellKind, Outcome
 from rules.values import is_blank, key, serial_to_date, text
+from sync.backends.base import CellChange
 from sync.calendar.match import ClientRef, longest_name_in, match
 from sync.calendar.parse import Booking
 from sync.calendar.state import Imported
 
 EVENT = "Event"
+V = TypeVar("V", date, str | None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,18 +55,6 @@ class NewRow:
     cells: Mapping[int, tuple[Value, CellKind]]
 
 
-@dataclass(frozen=True, slots=True)
-class CellUpdate:
-    """A cell of an imported row that follows its booking (row is the sheet row)."""
-
-    row: int
-    col: int
-    column: str
-    old: object
-    new: Value
-    kind: CellKind
-
-
 @dataclass(frozen=True)
 class CalendarPlan:
     """Everything one cycle's import changes (and keeps, and tells)."""
@@ -71,7 +62,7 @@ class CalendarPlan:
     #: 0-based column to add the ``Event`` header at, when the tab has none.
     event_header: int | None = None
     rows: tuple[NewRow, ...] = ()
-    updates: tuple[CellUpdate, ...] = ()
+    updates: tuple[CellChange, ...] = ()
     #: Records to keep once the write has landed (new rows, cells changed).
     after_write: tuple[Imported, ...] = ()
     #: Records to keep now: rows found in the sheet, cells found as wanted.
@@ -148,7 +139,7 @@ def plan(
     date_col, outcome_col = at[key("Date")], at.get(key("Outcome"))
     keep_now: list[Imported] = []
     keep_after: list[Imported] = []
-    updates: list[CellUpdate] = []
+    updates: list[CellChange] = []
     new_rows: list[NewRow] = []
     events: list[Event] = []
     matched: dict[str, int] = {}
@@ -160,6 +151,21 @@ def plan(
             return None
         values = sessions.rows[row - 2]
         return values[col] if col < len(values) else None
+
+    def settle(
+        row: int, col: int, column: str, kind: CellKind, wrote: V, want: V, have: object
+    ) -> tuple[V, bool]:
+        """One cell of an imported row: (what the sync holds it wrote there now, whether
+        the write changes it). A cell that no longer holds what the sync wrote is left."""
+        if want == wrote:
+            return wrote, False
+        if have == wrote:
+            old = cell(row, col)
+            updates.append(
+                CellChange(sessions.title, row, col, column, old, want, kind, None, True, False)
+            )
+            return want, True
+        return (want, False) if have == want else (wrote, False)
 
     def follow(rec: Imported, row: int, booking: Booking | None, feed: str) -> None:
         """Bring an imported row's Date and Outcome in line with its booking (None: gone)."""
@@ -175,23 +181,28 @@ def plan(
         else:
             want_date, want_outcome = booking.day, None
         record = replace(rec, feed=feed, start=booking.start if booking else rec.start)
-        written = False
-        if want_date != record.wrote_date:
-            have = _as_date(cell(row, date_col), numbers_are_dates)
-            if have == record.wrote_date:
-                old = cell(row, date_col)
-                updates.append(CellUpdate(row, date_col, "Date", old, want_date, "date"))
-                written = True
-            if have in (record.wrote_date, want_date):
-                record = replace(record, wrote_date=want_date)
-        if want_outcome != record.wrote_outcome and outcome_col is not None:
-            have_outcome = _outcome(cell(row, outcome_col))
-            if have_outcome == record.wrote_outcome:
-                old = cell(row, outcome_col)
-                updates.append(CellUpdate(row, outcome_col, "Outcome", old, want_outcome, "text"))
-                written = True
-            if have_outcome in (record.wrote_outcome, want_outcome):
-                record = replace(record, wrote_outcome=want_outcome)
+        date_now, written_date = settle(
+            row,
+            date_col,
+            "Date",
+            "date",
+            record.wrote_date,
+            want_date,
+            _as_date(cell(row, date_col), numbers_are_dates),
+        )
+        outcome_now, written_outcome = record.wrote_outcome, False
+        if outcome_col is not None:
+            outcome_now, written_outcome = settle(
+                row,
+                outcome_col,
+                "Outcome",
+                "text",
+                record.wrote_outcome,
+                want_outcome,
+                _outcome(cell(row, outcome_col)),
+            )
+        record = replace(record, wrote_date=date_now, wrote_outcome=outcome_now)
+        written = written_date or written_outcome
         if record != rec:
             (keep_after if written else keep_now).append(record)
 

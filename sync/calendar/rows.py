@@ -39,10 +39,7 @@ def with_bookings(
         added[change.row][change.col] = AppendedCell(
             change.col, change.new, change.kind, change.fill
         )
-    for u in made.updates:
-        kept.append(
-            CellChange(title, u.row, u.col, u.column, u.old, u.new, u.kind, None, True, False)
-        )
+    kept += made.updates
     appends = []
     for i, new in enumerate(made.rows):
         row = first + i
