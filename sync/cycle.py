@@ -209,6 +209,8 @@ def run_cycle(
         cpu_mark[0] = cpu_at
         return at
 
+    if calendar is not None:
+        calendar.fetch()
     snapshot: Snapshot = backend.read()
     zone = config.sync.timezone or snapshot.timezone
     made: CalendarPlan | None = None

@@ -117,6 +117,7 @@ class CalendarImport:
         self.rng = rng or random.Random()
         self.last_reads: list[FeedResult] = []
         self.last_clients: list[ClientRef] = []
+        self._fetched: list[tuple[FeedRead, bytes | None]] = []
 
     @classmethod
     def for_config(
@@ -148,6 +149,7 @@ class CalendarImport:
         copy.record = False
         copy.last_reads = []
         copy.last_clients = []
+        copy._fetched = []
         return copy
 
     def labels(self) -> dict[str, str]:
@@ -163,23 +165,16 @@ class CalendarImport:
             return date.fromisoformat(found) if found else today
         return today
 
-    def read(self, now: datetime, zone: ZoneInfo, since: date) -> list[FeedResult]:
-        """Every feed's bookings from ``since`` to a year ahead (None where one failed)."""
-        start = datetime.combine(since, clock_time(), zone)
-        end = now.astimezone(zone) + timedelta(days=max(self.horizon_days, FOLLOW_DAYS))
-        out = []
-        for source in self.sources:
-            out.append(self._read_one(source, now, zone, start, end))
-        self.last_reads = out
-        return out
+    def fetch(self) -> None:
+        """Fetch every feed (the network part), before the cycle reads the workbook, so
+        the time between that read and the write is not spent waiting on calendars."""
+        self._fetched = [self._fetch_one(source) for source in self.sources]
 
-    def _read_one(
-        self, source: FeedSource, now: datetime, zone: ZoneInfo, start: datetime, end: datetime
-    ) -> FeedResult:
+    def _fetch_one(self, source: FeedSource) -> tuple[FeedRead, bytes | None]:
         validators, body = (
             self.state.validators(source.id) if self.state is not None else (None, None)
         )
-        read: FeedRead = read_feed(
+        read = read_feed(
             source,
             validators if body is not None else None,
             session=self.session,
@@ -187,6 +182,29 @@ class CalendarImport:
             sleep=self.sleep,
             rng=self.rng,
         )
+        return read, body
+
+    def read(self, now: datetime, zone: ZoneInfo, since: date) -> list[FeedResult]:
+        """Every feed's bookings from ``since`` to a year ahead (None where one failed);
+        the feeds are fetched now unless :meth:`fetch` did it already."""
+        start = datetime.combine(since, clock_time(), zone)
+        end = now.astimezone(zone) + timedelta(days=max(self.horizon_days, FOLLOW_DAYS))
+        fetched = self._fetched or [self._fetch_one(source) for source in self.sources]
+        self._fetched = []
+        out = [self._parse_one(read, body, now, zone, start, end) for read, body in fetched]
+        self.last_reads = out
+        return out
+
+    def _parse_one(
+        self,
+        read: FeedRead,
+        body: bytes | None,
+        now: datetime,
+        zone: ZoneInfo,
+        start: datetime,
+        end: datetime,
+    ) -> FeedResult:
+        source = read.source
         data = body if read.not_modified else read.data
         error = read.error
         found: list[Booking] | None = None
