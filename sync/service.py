@@ -47,6 +47,8 @@ class Parts:
     calendar: CalendarImport | None = None
 
     def close(self) -> None:
+        if self.calendar is not None:
+            self.calendar.close()
         self.store.close()
 
 

@@ -131,3 +131,21 @@ def test_a_row_added_between_read_and_write_is_not_written_over(
     again = s.cycle()
     assert not again.plan.appends
     assert len(s.sessions()) == 4
+
+
+def test_a_header_changed_between_read_and_write_holds_the_rows_for_the_next_cycle(
+    fake: FakeSheets, tmp_path: Path
+) -> None:
+    s = Setup(fake, tmp_path, [8])
+    fake.between_requests(
+        lambda f: f.edit_cell(s.sid, "Sessions", "E1", "Memo"), kind="values.batchGet"
+    )
+    report = s.cycle()
+    assert report.outcome.retry_next_cycle
+    assert len(s.sessions()) == 2
+    assert CalendarState(s.store).events() == {}
+    again = s.cycle()
+    assert len(again.plan.appends) == 1
+    rows = s.sessions()
+    assert len(rows) == 3 and rows[2][rows[0].index("Event")] == "booking-ann-8@cal.example"
+    assert set(CalendarState(s.store).events()) == {"booking-ann-8@cal.example"}

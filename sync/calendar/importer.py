@@ -152,6 +152,9 @@ class CalendarImport:
         copy._fetched = []
         return copy
 
+    def close(self) -> None:
+        self.session.close()
+
     def labels(self) -> dict[str, str]:
         return {s.id: s.label for s in self.sources}
 
