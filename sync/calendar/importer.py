@@ -11,6 +11,7 @@ nothing. ``record=False`` (a dry run, ``check``) reads and keeps nothing either.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import time
@@ -118,6 +119,9 @@ class CalendarImport:
         self.last_reads: list[FeedResult] = []
         self.last_clients: list[ClientRef] = []
         self._fetched: list[tuple[FeedRead, bytes | None]] = []
+        #: Each feed's last expansion, by (body hash, window, zone): a daemon's cycles do
+        #: not expand an unchanged feed again.
+        self._parsed: dict[str, tuple[tuple[str, datetime, datetime, str], list[Booking]]] = {}
 
     @classmethod
     def for_config(
@@ -191,7 +195,9 @@ class CalendarImport:
         """Every feed's bookings from ``since`` to a year ahead (None where one failed);
         the feeds are fetched now unless :meth:`fetch` did it already."""
         start = datetime.combine(since, clock_time(), zone)
-        end = now.astimezone(zone) + timedelta(days=max(self.horizon_days, FOLLOW_DAYS))
+        # Whole days, so that a feed that did not change is not expanded again all day.
+        last_day = now.astimezone(zone).date() + timedelta(days=max(self.horizon_days, FOLLOW_DAYS))
+        end = datetime.combine(last_day + timedelta(days=1), clock_time(), zone)
         fetched = self._fetched or [self._fetch_one(source) for source in self.sources]
         self._fetched = []
         out = [self._parse_one(read, body, now, zone, start, end) for read, body in fetched]
@@ -212,10 +218,16 @@ class CalendarImport:
         error = read.error
         found: list[Booking] | None = None
         if error is None and data is not None:
-            try:
-                found = bookings(data, start, end, zone)
-            except ParseError as err:
-                error = str(err)
+            memo = (hashlib.sha256(data).hexdigest(), start, end, str(zone))
+            cached = self._parsed.get(source.id)
+            if cached is not None and cached[0] == memo:
+                found = cached[1]
+            else:
+                try:
+                    found = bookings(data, start, end, zone)
+                    self._parsed[source.id] = (memo, found)
+                except ParseError as err:
+                    error = str(err)
         elif error is None:
             error = "it sent nothing"
         if error is not None:
