@@ -266,6 +266,14 @@ def test_the_same_event_in_two_feeds_is_logged_once(tmp_path: Path) -> None:
     )
     p.cycle()
     assert [s["Event"] for s in p.sessions()] == ["a@x", "b@x"]
+    # Gone from the first feed but still in the second: not cancelled.
+    one.write_bytes(calendar())
+    p.cycle(NOW + timedelta(hours=1))
+    assert [s["Outcome"] for s in p.sessions()] == [None, None]
+    # Gone from both: cancelled.
+    two.write_bytes(calendar(booking("b@x", "20261209T100000")))
+    p.cycle(NOW + timedelta(hours=2))
+    assert [s["Outcome"] for s in p.sessions()] == ["Cancelled", None]
 
 
 # --- changes after import --------------------------------------------------------------

@@ -145,6 +145,7 @@ def plan(
     matched: dict[str, int] = {}
     unmatched: list[str] = []
     seen: set[str] = set()
+    read: set[str] = set()  # the feeds read this cycle
 
     def cell(row: int, col: int | None) -> object:
         if col is None:
@@ -210,9 +211,7 @@ def plan(
         if feed.bookings is None:
             events.append(_feed_event(feed))
             continue
-        present = set()
         for booking in feed.bookings:
-            present.add(booking.id)
             if booking.id in seen:
                 continue  # the same event in two feeds: the first feed has it
             seen.add(booking.id)
@@ -243,13 +242,15 @@ def plan(
                 continue
             matched[feed.label] = matched.get(feed.label, 0) + 1
             new_rows.append(_new_row(booking, feed.id, found.client, at, event_col, types))
-        # Gone from a feed that was read: cancelled, when it was still to come.
-        for rec in imported.values():
-            if rec.feed != feed.id or rec.event_id in present or rec.event_id in seen:
-                continue
-            row = rows_of.get(rec.event_id)
-            if row is not None and now < rec.start:
-                follow(rec, row, None, feed.id)
+        read.add(feed.id)
+    # Gone from its feed (read this cycle), and from every other feed: cancelled, when it
+    # was still to come.
+    for rec in imported.values():
+        if rec.feed not in read or rec.event_id in seen:
+            continue
+        row = rows_of.get(rec.event_id)
+        if row is not None and now < rec.start:
+            follow(rec, row, None, rec.feed)
     new_rows.sort(key=lambda r: (r.booking.start, r.booking.id))
     keep_after += [
         Imported(n.booking.id, n.feed, n.booking.start, n.booking.day, None) for n in new_rows
