@@ -214,16 +214,17 @@ def run_cycle(
     snapshot: Snapshot = backend.read()
     zone = config.sync.timezone or snapshot.timezone
     made: CalendarPlan | None = None
+    sessions_title = ""
     work = snapshot  # the workbook as the rules see it: with the new bookings
     if calendar is not None:
         prepared = calendar.prepare(
             snapshot.tables, now=now(), zone=zone, numbers_are_dates=snapshot.numbers_are_dates
         )
         if prepared is not None:
-            title, made = prepared
+            sessions_title, made = prepared
             if made:
                 tables = dict(snapshot.tables)
-                tables[title] = made.tables(snapshot.tables[title])
+                tables[sessions_title] = made.tables(snapshot.tables[sessions_title])
                 work = replace(snapshot, tables=tables, digest=None)
     t = lap("read", started)
     today = today_in(now(), zone)
@@ -261,7 +262,7 @@ def run_cycle(
             )
             plan = WritePlan() if result.blocked else make_plan(work, result, dashboard=dashboard)
             if made and not result.blocked:
-                plan = with_bookings(plan, snapshot, made, work)
+                plan = with_bookings(plan, snapshot, made, sessions_title)
             t = lap("diff", t)
         if memo is not None and key is not None and not plan:
             memo.key, memo.result = key, result

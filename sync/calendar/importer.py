@@ -11,6 +11,7 @@ nothing. ``record=False`` (a dry run, ``check``) reads and keeps nothing either.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import random
@@ -148,13 +149,10 @@ class CalendarImport:
 
     def read_only(self) -> CalendarImport:
         """The same import for a dry run: it reads, and keeps nothing."""
-        copy = CalendarImport.__new__(CalendarImport)
-        copy.__dict__.update(self.__dict__)
-        copy.record = False
-        copy.last_reads = []
-        copy.last_clients = []
-        copy._fetched = []
-        return copy
+        made = copy.copy(self)
+        made.record = False
+        made.last_reads, made.last_clients, made._fetched = [], [], []
+        return made
 
     def close(self) -> None:
         self.session.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import replace
 
-from rules.values import key
 from sync.backends.base import (
     AppendedCell,
     CellChange,
@@ -23,12 +22,9 @@ from sync.backends.base import (
 from sync.calendar.plan import EVENT, CalendarPlan
 
 
-def with_bookings(
-    plan: WritePlan, snapshot: Snapshot, made: CalendarPlan, work: Snapshot
-) -> WritePlan:
-    """``plan`` (worked out on ``work``: the tabs with the bookings in) as it is written
-    onto the workbook as read (``snapshot``)."""
-    title = next(t for t in work.tables if key(t) == key("Sessions"))
+def with_bookings(plan: WritePlan, snapshot: Snapshot, made: CalendarPlan, title: str) -> WritePlan:
+    """``plan`` (worked out on the tabs with the bookings in) as it is written onto the
+    workbook as read (``snapshot``); ``title`` is the Sessions tab's."""
     first = len(snapshot.tables[title].rows) + 2
     kept: list[CellChange] = []
     added: dict[int, dict[int, AppendedCell]] = defaultdict(dict)
