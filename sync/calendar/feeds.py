@@ -184,6 +184,8 @@ def _fetch(
             raise FeedError("it redirects in a loop") from None
         except requests.exceptions.ConnectionError:
             last = "cannot connect"
+        except requests.exceptions.ChunkedEncodingError:
+            last = "the answer was cut off"
         except requests.exceptions.RequestException:
             raise FeedError("it cannot be fetched") from None
         else:
