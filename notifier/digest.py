@@ -178,7 +178,7 @@ def item(event: Event, facts: Facts, currency: str) -> Item:
             listed.append(f"Could be: {_text(d.get('candidates'))}")
         return Item(
             event.kind,
-            event.subject[:1].upper() + event.subject[1:],
+            event.subject,
             tuple(listed),
             "Put the client's full name in the booking's title, or their Email on the "
             "Clients tab, and the next sync logs it; or type the session on Sessions.",

@@ -96,3 +96,38 @@ def test_a_bad_feed_in_the_config_is_refused_naming_the_key(tmp_path: Path) -> N
     code, out = invoke("check", "--config", str(config))
     assert code == 2
     assert "[calendar] feeds" in out and "ftp://" in out
+
+
+def test_the_demo_logs_the_bookings_of_the_ics_file_beside_its_workbook(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[sync]\ntimezone = "Europe/London"\n\n[email]\nto = ["me@example.com"]\n\n'
+        '[calendar]\nfeeds = ["bookings.ics"]\n'
+    )
+    code, out = invoke("init", "--demo", "--config", str(config))
+    assert code == 0, out
+    assert "wrote the demo's bookings to bookings.ics ([calendar] feeds)" in out
+    assert (tmp_path / "bookings.ics").exists()
+    code, out = invoke("sync", "--config", str(config))
+    assert code == 0, out
+    assert "calendar:    6 bookings logged, 0 updated, 1 not matched; 1 feed read" in out
+    import openpyxl
+
+    ws = openpyxl.load_workbook(tmp_path / "practice.xlsx")["Sessions"]
+    rows = list(ws.iter_rows(values_only=True))
+    header = list(rows[0])
+    assert header[:8] == [
+        "Date",
+        "Client",
+        "Package ID",
+        "Outcome",
+        "Notes",
+        "Event",
+        "Status",
+        "Sync note",
+    ]
+    maya = [r for r in rows if r[header.index("Event")] and r[1] == "Maya Patel"]
+    assert [r[header.index("Status")] for r in maya] == ["Deducted", "Deducted", "Rejected"]
+    code, out = invoke("sync", "--config", str(config))
+    assert "calendar:    0 bookings logged, 0 updated, 1 not matched; 1 feed read" in out
+    assert "cells:       0 changed" in out

@@ -184,8 +184,8 @@ def test_rows_match_by_attendee_email_then_full_name(server: FeedServer, tmp_pat
         "'Annabel' on Sun 13 Dec",
     )
     text = p.bodies()
-    assert "A booking matches no client: 'Intro call - J. Smith' on Fri 11 Dec" in text
-    assert "A booking matches several clients (Ann Lee, Bob Stone)" in text
+    assert "a booking matches no client: 'Intro call - J. Smith' on Fri 11 Dec" in text
+    assert "a booking matches several clients (Ann Lee, Bob Stone)" in text
     # Reported once: the next cycles say nothing more about them.
     sent = len(p.sender.sent)
     p.cycle(NOW + timedelta(hours=1))
