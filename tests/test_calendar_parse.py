@@ -126,3 +126,16 @@ def test_what_is_not_a_calendar_is_a_plain_error(data: bytes) -> None:
             data, datetime(2026, 1, 1, tzinfo=LONDON), datetime(2027, 1, 1, tzinfo=LONDON), LONDON
         )
     assert "iCalendar" in str(err.value)
+
+
+def test_a_series_repeating_every_minute_is_not_expanded() -> None:
+    from tests.calendar_support import calendar, vevent
+
+    data = calendar(
+        vevent("spam@x", "20261201T000000", "Ping", extra=["RRULE:FREQ=SECONDLY"]),
+        vevent("ok@x", "20261208T100000", "Massage - Ann Lee"),
+    )
+    found = bookings(
+        data, datetime(2026, 12, 1, tzinfo=LONDON), datetime(2027, 12, 1, tzinfo=LONDON), LONDON
+    )
+    assert [b.id for b in found] == ["ok@x"]

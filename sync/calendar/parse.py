@@ -54,6 +54,9 @@ def bookings(data: bytes, start: datetime, end: datetime, zone: tzinfo) -> list[
         raise ParseError("it is not an iCalendar (.ics) file")
     try:
         calendar = x_wr_timezone.to_standard(calendar)
+        # A series repeating every second or minute is no booking, and expanding it over
+        # a year would not end in time: it is left out.
+        calendar.subcomponents = [c for c in calendar.subcomponents if not _every_minute(c)]
         series = _series_uids(calendar.walk("VEVENT"))
         found = recurring_ical_events.of(calendar, skip_bad_series=True).between(start, end)
         out = [b for e in found if (b := _booking(e, series, zone)) is not None]
@@ -63,6 +66,12 @@ def bookings(data: bytes, start: datetime, end: datetime, zone: tzinfo) -> list[
         raise ParseError(_plain(err)) from None
     out = [b for b in out if start <= b.start < end]
     return sorted(out, key=lambda b: (b.start, b.id))
+
+
+def _every_minute(component: icalendar.cal.Component) -> bool:
+    rule = component.get("RRULE") if component.name == "VEVENT" else None
+    rules = rule if isinstance(rule, list) else [rule] if rule is not None else []
+    return any(str(f).upper() in {"SECONDLY", "MINUTELY"} for r in rules for f in r.get("FREQ", []))
 
 
 def _series_uids(events: Iterable[icalendar.cal.Component]) -> set[str]:
