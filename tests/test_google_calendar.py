@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from rules.values import serial_to_date
+from sync.backends.base import WorkbookUnavailable
 from sync.backends.google import GoogleBackend
 from sync.backends.retry import RetryPolicy
 from sync.calendar.importer import CalendarImport
@@ -149,3 +150,22 @@ def test_a_header_changed_between_read_and_write_holds_the_rows_for_the_next_cyc
     rows = s.sessions()
     assert len(rows) == 3 and rows[2][rows[0].index("Event")] == "booking-ann-8@cal.example"
     assert set(CalendarState(s.store).events()) == {"booking-ann-8@cal.example"}
+
+
+def test_a_write_that_landed_but_got_no_answer_is_not_sent_again(
+    fake: FakeSheets, tmp_path: Path
+) -> None:
+    s = Setup(fake, tmp_path, [8, 9])
+    fake.faults.drop(kind="batchUpdate", applied=True)
+    with pytest.raises(WorkbookUnavailable):
+        s.cycle()
+    assert len(fake.requests_of("batchUpdate")) == 1  # appendCells is not safe to repeat
+    assert len(s.sessions()) == 4  # the rows landed, once
+    assert CalendarState(s.store).events() == {}
+    report = s.cycle()  # finds them by their Event cells: nothing is appended again
+    assert not report.plan.appends
+    assert len(s.sessions()) == 4
+    assert set(CalendarState(s.store).events()) == {
+        "booking-ann-8@cal.example",
+        "booking-ann-9@cal.example",
+    }

@@ -1080,7 +1080,13 @@ class GoogleBackend:
                 return candidate
 
     def _update(self, body: bytes, params: ParamsType | None = None) -> requests.Response:
-        return self._call(lambda h: h.batch_update_encoded(self.key, body, params), writing=True)
+        # appendCells is the one request that is not safe to repeat: a batch that appends
+        # rows and got no answer is not sent again (the next cycle finds what landed).
+        resend = b'"appendCells"' not in body
+        return self._call(
+            lambda h: h.batch_update_encoded(self.key, body, params, resend_unanswered=resend),
+            writing=True,
+        )
 
     def _send(
         self,
