@@ -169,3 +169,19 @@ def test_a_write_that_landed_but_got_no_answer_is_not_sent_again(
         "booking-ann-8@cal.example",
         "booking-ann-9@cal.example",
     }
+
+
+@pytest.mark.parametrize(("status", "sends"), [(503, 1), (429, 2)])
+def test_an_appending_write_is_sent_again_only_after_a_quota_refusal(
+    fake: FakeSheets, tmp_path: Path, status: int, sends: int
+) -> None:
+    s = Setup(fake, tmp_path, [8])
+    fake.faults.fail(status, kind="batchUpdate", applied=status != 429)
+    if status == 429:
+        s.cycle()
+    else:
+        with pytest.raises(WorkbookUnavailable):
+            s.cycle()
+    assert len(fake.requests_of("batchUpdate")) == sends
+    s.cycle()
+    assert len(s.sessions()) == 3  # the hand-typed row and the booking, once

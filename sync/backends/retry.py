@@ -171,8 +171,9 @@ class RetryingHTTPClient(HTTPClient):
         ``Content-Type``): a caller that had to encode the requests anyway (to measure
         them) need not have them encoded a second time.
 
-        ``resend_unanswered=False``: a write that got no answer is not sent again (it may
-        have been carried out, and the body is not safe to repeat: it appends rows).
+        ``resend_unanswered=False``: a write that got no answer, or a server error, is not
+        sent again (it may have been carried out, and the body is not safe to repeat: it
+        appends rows); a quota refusal (429) still is.
         """
         headers = {"Content-Type": "application/json"}
         return self.request(
@@ -237,6 +238,11 @@ class RetryingHTTPClient(HTTPClient):
                 if response.status_code not in RETRY_STATUSES:
                     raise APIError(response)
                 last = describe_status(response)
+                if not resend_unanswered and response.status_code != 429:
+                    # A server error may come after the write was carried out (a 504 after
+                    # the deadline); only a quota refusal is sure to have done nothing.
+                    log.warning("%s: %s; not sent again (it may have been applied)", name, last)
+                    raise SheetsUnreachable(tries, self.clock() - started, last, maybe_applied=True)
                 asked = retry_after(response.headers, lambda: datetime.now(UTC))
                 wait = self.policy.backoff(tries - 1, self.rng)
                 if asked is not None:
