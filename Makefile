@@ -17,13 +17,14 @@ $(STAMP): pyproject.toml
 ## A demo workbook in ./demo/, synced for real: no account, no network.
 demo: $(STAMP)
 	rm -rf demo && mkdir -p demo
-	printf '[workbook]\npath = "practice.xlsx"\n\n[sync]\ntimezone = "Europe/London"\n\n[email]\nto = ["you@example.com"]\n' > demo/config.toml
+	printf '[workbook]\npath = "practice.xlsx"\n\n[sync]\ntimezone = "Europe/London"\n\n[email]\nto = ["you@example.com"]\n\n[calendar]\nfeeds = ["bookings.ics"]\n' > demo/config.toml
 	$(BIN)/creditsheet init --demo --config demo/config.toml
 	@echo
 	$(BIN)/creditsheet sync --config demo/config.toml
 	@echo
 	@echo "The demo workbook is demo/practice.xlsx: open it in LibreOffice or Excel."
 	@echo "The alert email it sent is in demo/outbox/ (one .eml file per email)."
+	@echo "The bookings it logged into Sessions came from demo/bookings.ics ([calendar] feeds)."
 	@echo "Run 'make demo' again for a fresh copy; '.venv/bin/creditsheet --help' for the commands."
 
 ## Lint, type-check and run every test (the browser test needs Debian's chromium).

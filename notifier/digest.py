@@ -28,6 +28,11 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("expiring_soon", "Expiring soon", "#e8a100"),
     ("low", "Running low", "#e8a100"),
 )
+#: Groups of the events the sync itself raises (the calendar import), after the rules'.
+SYNC_GROUPS: tuple[tuple[str, str, str], ...] = (
+    ("calendar_feed", "Calendar feeds that cannot be read", "#d93025"),
+    ("calendar_unmatched", "Bookings not logged", "#e8a100"),
+)
 OTHER = "other"
 #: Problems listed one by one in an email; the rest are counted.
 MAX_PROBLEMS = 50
@@ -56,17 +61,17 @@ def items(events: Sequence[Event], facts: Facts, currency: str) -> list[Item]:
 
     A kind this module does not know yet is listed last, under its own subject.
     """
-    order = {kind: i for i, (kind, _, _) in enumerate(GROUPS)}
+    order = {kind: i for i, (kind, _, _) in enumerate(GROUPS + SYNC_GROUPS)}
     chosen = sorted(events, key=lambda e: (order.get(e.kind, len(order)), e.subject))
     return [item(e, facts, currency) for e in chosen]
 
 
 def groups(events: Sequence[Event], facts: Facts, currency: str) -> list[Group]:
     made = items(events, facts, currency)
-    known = {kind for kind, _, _ in GROUPS}
+    known = {kind for kind, _, _ in GROUPS + SYNC_GROUPS}
     listed = [
         Group(kind, title, color, tuple(i for i in made if i.kind == kind))
-        for kind, title, color in GROUPS
+        for kind, title, color in GROUPS + SYNC_GROUPS
     ]
     listed.append(
         Group(OTHER, "Other alerts", "#555555", tuple(i for i in made if i.kind not in known))
@@ -155,6 +160,29 @@ def item(event: Event, facts: Facts, currency: str) -> Item:
             f"{plural(_int(d.get('count')) or len(problems), 'problem')} in the workbook",
             tuple(listed),
             action,
+        )
+    if event.kind == "calendar_feed":
+        return Item(
+            event.kind,
+            f"The calendar feed {_text(d.get('feed'))} cannot be read",
+            (f"Problem: {_text(d.get('error'))}",),
+            "Bookings already logged are left as they are. Check the feed's address in "
+            "[calendar] feeds (copy the private ICS address again if it was reset); "
+            "the next sync reads it again.",
+        )
+    if event.kind == "calendar_unmatched":
+        listed = [f"Booking: {_text(d.get('title')) or '(no title)'}"]
+        listed.append(f"Date: {nice_date(_text(d.get('date')))}")
+        if d.get("attendees"):
+            listed.append(f"Attendees: {_text(d.get('attendees'))}")
+        if d.get("candidates"):
+            listed.append(f"Could be: {_text(d.get('candidates'))}")
+        return Item(
+            event.kind,
+            event.subject,
+            tuple(listed),
+            "Put the client's full name in the booking's title, or their Email on the "
+            "Clients tab, and the next sync logs it; or type the session on Sessions.",
         )
     return Item(event.kind, event.subject, (), "See the workbook for details.")
 

@@ -195,6 +195,9 @@ EventKind = Literal[
     "client_session",
     "client_expiring",
     "client_exhausted",
+    # The calendar import's (sync/calendar): a booking matching no client, a failing feed.
+    "calendar_unmatched",
+    "calendar_feed",
 ]
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
-from rules.schema import TABS
+from rules.schema import SESSIONS, TABS, Column
 from sync.backends.base import Backend, Layout
+from sync.calendar.plan import EVENT
 from sync.config import Config, ConfigError
-from sync.demo import demo_rows
+from sync.demo import demo_calendar, demo_rows
 from sync.service import Parts
 from sync.state import StateStore
 
@@ -46,23 +48,54 @@ def now() -> datetime:
 
 
 def layout(config: Config, *, demo_for: date | None = None) -> Layout:
-    """The tabs ``init`` prepares, with the demo practice dated around ``demo_for``."""
+    """The tabs ``init`` prepares, with the demo practice dated around ``demo_for``.
+
+    With the calendar import on, Sessions also gets its ``Event`` column.
+    """
+    tabs = TABS
+    if config.calendar.enabled:
+        event = (Column(EVENT),)  # after the input columns, before the computed ones
+        tabs = tuple(
+            replace(t, columns=(*t.inputs, *event, *t.computed)) if t.name == SESSIONS.name else t
+            for t in TABS
+        )
     return Layout(
-        tabs=TABS,
+        tabs=tabs,
         demo=demo_rows(demo_for) if demo_for else {},
         balance_links=config.balance.enabled,
     )
 
 
+def demo_feeds(config: Config, today: date) -> list[str]:
+    """For ``init --demo``: the demo's bookings written to each ``.ics`` file feed that
+    is not there yet; what was done."""
+    done = []
+    for feed in config.calendar.feeds:
+        if "://" in feed:
+            continue
+        path = config.resolve(feed.strip())
+        if not path.exists():
+            path.write_bytes(demo_calendar(today))
+            done.append(f"wrote the demo's bookings to {path.name} ([calendar] feeds)")
+    return done
+
+
 def parts(config: Config) -> Parts:
     """Backend, state store and mail sender for one workbook's cycles."""
     from sync.alerts import sender_for
+    from sync.calendar.importer import CalendarImport
+    from sync.calendar.state import CalendarState
 
+    store = StateStore(config.state_path)
+    calendar = (
+        CalendarImport.for_config(config, CalendarState(store)) if config.calendar.enabled else None
+    )
     return Parts(
         config=config,
         backend=backend(config),
-        store=StateStore(config.state_path),
+        store=store,
         sender=sender_for(config, os.environ),
+        calendar=calendar,
     )
 
 

@@ -29,6 +29,11 @@ from rules.words import plural
 from sync import balance, bootstrap, logs
 from sync.alerts import sender_for
 from sync.backends.base import WorkbookUnavailable
+from sync.calendar.importer import CalendarImport
+from sync.calendar.report import check_lines as calendar_check
+from sync.calendar.report import status_lines as calendar_status
+from sync.calendar.report import summary_line as calendar_summary
+from sync.calendar.state import CalendarState
 from sync.config import Config, ConfigError, config_path, load
 from sync.cycle import CycleReport, change_lines, run_cycle, today_in
 from sync.daemon import Daemon
@@ -37,7 +42,7 @@ from sync.keyfile import check_key_file
 from sync.lock import AlreadyRunning, InstanceLock
 from sync.reporting import ReportError, report_text, send_report, status_lines, test_email
 from sync.service import balance_links, sync_once
-from sync.state import StateError, StateStore
+from sync.state import StateError, StateStore, zone_of
 
 log = logging.getLogger("creditsheet")
 
@@ -173,6 +178,8 @@ def init(path: Path, *, quiet: bool, demo: bool) -> None:
     backend = bootstrap.backend(config)
     today = today_in(bootstrap.now(), config.sync.timezone)
     done = backend.prepare(bootstrap.layout(config, demo_for=today if demo else None))
+    if demo:
+        done += bootstrap.demo_feeds(config, today)
     if not quiet:
         for line in done or ["nothing to do: the workbook already has every tab and column"]:
             click.echo(line)
@@ -217,11 +224,21 @@ def sync(path: Path, *, quiet: bool, dry_run: bool, as_json: bool) -> None:
 def _dry_run(config: Config) -> CycleReport:
     """A cycle that writes nothing, creates no state store, and sends nothing."""
     backend = bootstrap.backend(config)
-    if not (config.balance.enabled and config.state_path.exists()):
-        return run_cycle(config, backend, now=bootstrap.now, dry_run=True)
+    uses_store = config.balance.enabled or config.calendar.enabled
+    if not (uses_store and config.state_path.exists()):
+        calendar = CalendarImport.for_config(config, None, record=False)
+        return run_cycle(config, backend, now=bootstrap.now, dry_run=True, calendar=calendar)
     with StateStore(config.state_path) as store:  # show the links that already exist
         links_for = balance_links(config, store, bootstrap.now, create=False)
-        return run_cycle(config, backend, now=bootstrap.now, dry_run=True, links_for=links_for)
+        calendar = CalendarImport.for_config(config, CalendarState(store), record=False)
+        return run_cycle(
+            config,
+            backend,
+            now=bootstrap.now,
+            dry_run=True,
+            links_for=links_for if config.balance.enabled else None,
+            calendar=calendar,
+        )
 
 
 def summary(report: CycleReport) -> str:
@@ -261,6 +278,9 @@ def summary(report: CycleReport) -> str:
             f"{alerts['pending']} pending"
             + (f", {alerts['failed']} failed to send" if alerts["failed"] else "")
         )
+    if report.calendar is not None or report.feeds:
+        failed = sum(1 for f in report.feeds if f.error is not None)
+        lines.append(calendar_summary(report.calendar, len(report.feeds), failed))
     lines.append(f"  took:        {report.duration:.2f} s")
     return "\n".join(lines)
 
@@ -278,7 +298,8 @@ def check(path: Path, *, quiet: bool) -> None:
         for warning in check_key_file(config.resolve(config.workbook.credentials)):
             click.echo(f"warning: {warning}")
     backend = bootstrap.backend(config)
-    report = run_cycle(config, backend, now=bootstrap.now, dry_run=True)
+    calendar = CalendarImport.for_config(config, None, record=False)
+    report = run_cycle(config, backend, now=bootstrap.now, dry_run=True, calendar=calendar)
     click.echo(f"ok: workbook {backend.where} can be read")
     trouble = 0
     for problem in report.structural:
@@ -294,6 +315,11 @@ def check(path: Path, *, quiet: bool) -> None:
             f"note: {plural(report.rows_with_problems(), 'row')} with problems; "
             "`creditsheet sync` writes each reason into that row's Sync note"
         )
+    if calendar is not None:
+        feed_lines, feed_trouble = calendar_check(calendar, bootstrap.now())
+        for line in feed_lines:
+            click.echo(line)
+        trouble += feed_trouble
     trouble += _check_email(config)
     if report.blocked or report.write_blockers:
         raise Failure("the workbook needs fixing before creditsheet can write to it", EXIT_WORKBOOK)
@@ -458,6 +484,11 @@ def status(path: Path, *, quiet: bool) -> None:
     with StateStore(config.state_path) as store:
         for line in status_lines(store, config, bootstrap.now(), config.sync.timezone):
             click.echo(line)
+        calendar = CalendarImport.for_config(config, None, record=False)
+        if calendar is not None:
+            zone = zone_of(config.sync.timezone, bootstrap.now())
+            for line in calendar_status(CalendarState(store), calendar, zone):
+                click.echo(line)
 
 
 @cli.command()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -153,6 +154,54 @@ class BalanceConfig(_Section):
         return value
 
 
+class CalendarConfig(_Section):
+    """The calendar import (opt-in): booking feeds whose events become Sessions rows."""
+
+    #: ICS addresses (``https://``, ``http://``, ``webcal://``) or ``.ics`` files
+    #: (relative to the config file). Addresses are secrets: only their host is shown.
+    feeds: list[str] = Field(default_factory=list)
+    #: No event before this date is imported (default: the day the import first ran).
+    since: date | None = None
+    horizon_days: Annotated[int, Field(ge=1, le=3660)] = 60
+    late_cancel_hours: Annotated[float, Field(ge=0, le=24 * 365)] = 24
+    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
+
+    @field_validator("since", mode="before")
+    @classmethod
+    def _since(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value.strip())
+            except ValueError:
+                raise ValueError(f"'{value}' is not a date like 2026-12-01") from None
+        if isinstance(value, datetime):
+            return value.date()
+        return value
+
+    @field_validator("late_cancel_hours", mode="before")
+    @classmethod
+    def _hours(cls, value: object) -> object:
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("feeds")
+    @classmethod
+    def _feeds(cls, value: list[str]) -> list[str]:
+        for feed in value:
+            if not feed.strip():
+                raise ValueError("a feed is blank (give an ICS address or an .ics file)")
+            scheme = feed.strip().split("://", 1)[0].casefold() if "://" in feed else None
+            if scheme is not None and scheme not in {"http", "https", "webcal", "webcals"}:
+                raise ValueError(
+                    f"a feed starts with '{scheme}://': give an http(s) or webcal address, "
+                    "or an .ics file"
+                )
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.feeds)
+
+
 class StateConfig(_Section):
     path: str = "creditsheet-state.sqlite"
 
@@ -167,6 +216,7 @@ class Config(_Section):
     report: ReportConfig = ReportConfig()
     notify: NotifyConfig = NotifyConfig()
     balance: BalanceConfig = BalanceConfig()
+    calendar: CalendarConfig = CalendarConfig()
     state: StateConfig = StateConfig()
     source: Path = Field(default=Path(DEFAULT_CONFIG), exclude=True)
 

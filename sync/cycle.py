@@ -15,8 +15,9 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from rules.dashboard import dashboard_rows
@@ -26,9 +27,14 @@ from rules.schema import PackageStatus, SessionStatus
 from rules.tabs import column_letter
 from rules.words import plural
 from sync.backends.base import Backend, CellChange, Snapshot, WriteOutcome, WritePlan
+from sync.calendar.rows import with_bookings
 from sync.config import Config
 from sync.diff import describe
 from sync.diff import plan as make_plan
+
+if TYPE_CHECKING:
+    from sync.calendar.importer import CalendarImport, FeedResult
+    from sync.calendar.plan import CalendarPlan
 
 
 @dataclass
@@ -54,6 +60,10 @@ class CycleReport:
     links: Mapping[str, str] = field(default_factory=dict)
     #: Alert delivery figures (queued, sent, pending, failed), once delivered.
     alerts: dict[str, int] = field(default_factory=dict)
+    #: What the calendar import did this cycle (None when it is off).
+    calendar: CalendarPlan | None = None
+    #: Each feed's read this cycle.
+    feeds: tuple[FeedResult, ...] = ()
 
     @property
     def structural(self) -> tuple[RowProblem, ...]:
@@ -106,6 +116,25 @@ class CycleReport:
             ],
             "alerts": {"queued": 0, "sent": 0, "pending": 0, "failed": 0, **self.alerts},
             "duration_seconds": round(self.duration, 4),
+            **({"calendar": self.calendar_dict()} if self.calendar is not None else {}),
+        }
+
+    def calendar_dict(self) -> dict[str, object]:
+        """The calendar import's figures: feeds by host only, never their addresses."""
+        made = self.calendar
+        return {
+            "bookings_logged": len(made.rows) if made is not None else 0,
+            "cells_updated": len(made.updates) if made is not None else 0,
+            "not_matched": list(made.unmatched) if made is not None else [],
+            "feeds": [
+                {
+                    "feed": f.source.label,
+                    "ok": f.error is None,
+                    "bookings": None if f.bookings is None else len(f.bookings),
+                    "error": f.error,
+                }
+                for f in self.feeds
+            ],
         }
 
 
@@ -157,6 +186,7 @@ def run_cycle(
     links_for: Callable[[Mapping[str, Table]], Mapping[str, str]] | None = None,
     proceed: Callable[[], bool] = lambda: True,
     memo: CleanMemo | None = None,
+    calendar: CalendarImport | None = None,
 ) -> CycleReport:
     """One cycle.
 
@@ -165,6 +195,9 @@ def run_cycle(
     write: False abandons it (a daemon told to stop), leaving the workbook as
     it was. ``memo`` (kept by a running daemon) lets a cycle whose workbook,
     date and settings are those of the last clean cycle reuse its result.
+    ``calendar`` (when ``[calendar] feeds`` is set) reads the booking feeds: new
+    bookings are added to the Sessions tab before the rules run, so they are
+    decided in this cycle, and the write appends them.
     """
     started = time.perf_counter()
     phases: dict[str, float] = {}
@@ -177,18 +210,33 @@ def run_cycle(
         cpu_mark[0] = cpu_at
         return at
 
+    if calendar is not None:
+        calendar.fetch()
     snapshot: Snapshot = backend.read()
-    t = lap("read", started)
     zone = config.sync.timezone or snapshot.timezone
+    made: CalendarPlan | None = None
+    sessions_title = ""
+    work = snapshot  # the workbook as the rules see it: with the new bookings
+    if calendar is not None:
+        prepared = calendar.prepare(
+            snapshot.tables, now=now(), zone=zone, numbers_are_dates=snapshot.numbers_are_dates
+        )
+        if prepared is not None:
+            sessions_title, made = prepared
+            if made:
+                tables = dict(snapshot.tables)
+                tables[sessions_title] = made.tables(snapshot.tables[sessions_title])
+                work = replace(snapshot, tables=tables, digest=None)
+    t = lap("read", started)
     today = today_in(now(), zone)
     settings = config.settings(numbers_are_dates=snapshot.numbers_are_dates)
     links = links_for(snapshot.tables) if links_for else None
     # Results are a pure function of the workbook, today and the settings: a cycle
     # that sees exactly what the last clean one saw has nothing to work out or write.
     key = None
-    if snapshot.digest is not None:
+    if work.digest is not None:
         key = (
-            snapshot.digest,
+            work.digest,
             today,
             settings,
             tuple(sorted((links or {}).items())),
@@ -202,7 +250,7 @@ def run_cycle(
         t = lap("diff", t)
     else:
         with collector_paused():
-            parsed = parse(snapshot.tables, today=today, settings=settings)
+            parsed = parse(work.tables, today=today, settings=settings)
             t = lap("parse", t)
             result = decide(
                 parsed, today=today, balance_links=links, client_notices=config.notify.clients
@@ -213,18 +261,22 @@ def run_cycle(
                 currency=config.rules.currency,
                 warning_days=config.rules.expiry_warning_days,
             )
-            plan = (
-                WritePlan() if result.blocked else make_plan(snapshot, result, dashboard=dashboard)
-            )
+            plan = WritePlan() if result.blocked else make_plan(work, result, dashboard=dashboard)
+            if made and not result.blocked:
+                plan = with_bookings(plan, snapshot, made, sessions_title)
             t = lap("diff", t)
         if memo is not None and key is not None and not plan:
             memo.key, memo.result = key, result
+    if made is not None and made.events:
+        result = replace(result, events=result.events + made.events)
     if dry_run or not plan:
         outcome = WriteOutcome(written=False)
     elif not proceed():
         outcome = WriteOutcome(written=False, reason="stopping: the write was abandoned")
     else:
         outcome = backend.write(snapshot, plan)
+    if calendar is not None and made is not None and not dry_run:
+        calendar.landed(made, outcome, now())
     lap("write", t)
     return CycleReport(
         workbook=backend.where,
@@ -240,6 +292,8 @@ def run_cycle(
         write_blockers=snapshot.write_blockers,
         timezone=zone,
         links=links or {},
+        calendar=made,
+        feeds=tuple(calendar.last_reads) if calendar is not None else (),
     )
 
 
@@ -250,6 +304,9 @@ def change_lines(plan: WritePlan) -> list[str]:
         lines.append(f"{_ref(h.tab, column_letter(h.col), 1)}: (blank) -> {h.name} (new column)")
     for c in plan.cells:
         lines.append(_change_line(c, column_letter(c.col)))
+    for a in plan.appends:
+        cells = ", ".join(describe(c.value) for c in sorted(a.cells, key=lambda c: c.col))
+        lines.append(f"{_ref(a.tab, 'A', a.row)}: new row ({cells})")
     for t in plan.tabs:
         verb = "rewritten" if t.exists else "created"
         lines.append(f"{t.title}: {verb} ({plural(len(t.rows), 'row')}, owned by the sync)")

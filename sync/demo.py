@@ -106,3 +106,53 @@ def demo_rows(today: date) -> dict[str, Sequence[Mapping[str, object]]]:
         "Sessions": sessions,
         "Templates": templates,
     }
+
+
+def demo_calendar(today: date) -> bytes:
+    """The demo practice's booking calendar (an .ics file, as a booking tool exports it).
+
+    Maya Patel has 2 credits left and books three more sessions: the third is
+    rejected the moment it is imported. Anh Nguyen has a weekly group class; an
+    intro call matches no client; lunch (free) and a closed day (all day) are not
+    bookings.
+    """
+
+    def at(days: int, hour: int = 10) -> str:
+        return f"{today + timedelta(days=days):%Y%m%d}T{hour:02d}0000Z"
+
+    def event(uid: str, start: str, end: str, summary: str, *extra: str) -> list[str]:
+        return [
+            "BEGIN:VEVENT",
+            f"UID:{uid}@demo.creditsheet",
+            f"DTSTAMP:{today:%Y%m%d}T080000Z",
+            f"DTSTART{start}",
+            f"DTEND{end}",
+            f"SUMMARY:{summary}",
+            *extra,
+            "STATUS:CONFIRMED",
+            "END:VEVENT",
+        ]
+
+    maya = "ATTENDEE;CN=Maya Patel;PARTSTAT=ACCEPTED:mailto:maya@example.com"
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//creditsheet//demo bookings//EN"]
+    lines += event("maya-1", f":{at(2)}", f":{at(2, 11)}", "Massage - Maya Patel", maya)
+    lines += event("maya-2", f":{at(5)}", f":{at(5, 11)}", "Massage - Maya Patel", maya)
+    lines += event("maya-3", f":{at(9)}", f":{at(9, 11)}", "Massage - Maya Patel", maya)
+    lines += event(
+        "anh-group",
+        f":{at(1, 18)}",
+        f":{at(1, 19)}",
+        "Group class - Anh Nguyen",
+        "RRULE:FREQ=WEEKLY;COUNT=3",
+    )
+    lines += event("intro", f":{at(4, 15)}", f":{at(4, 16)}", "Intro call - J. Smith")
+    lines += event("lunch", f":{at(3, 12)}", f":{at(3, 13)}", "Lunch", "TRANSP:TRANSPARENT")
+    day = today + timedelta(days=6)
+    lines += event(
+        "closed",
+        f";VALUE=DATE:{day:%Y%m%d}",
+        f";VALUE=DATE:{day + timedelta(days=1):%Y%m%d}",
+        "Studio closed",
+    )
+    lines.append("END:VCALENDAR")
+    return ("\r\n".join(lines) + "\r\n").encode()

@@ -33,3 +33,6 @@ def setup(level: int, fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # urllib3's debug lines hold whole request paths, and a calendar feed's path is a
+    # secret (it grants read access to the calendar): they are never logged.
+    logging.getLogger("urllib3.connectionpool").setLevel(max(level, logging.INFO))

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from notifier.send import Sender
 from rules.model import Table
@@ -27,6 +28,9 @@ from sync.config import Config
 from sync.cycle import CleanMemo, CycleReport, run_cycle
 from sync.reporting import queue_report, record_cycle
 from sync.state import StateStore
+
+if TYPE_CHECKING:
+    from sync.calendar.importer import CalendarImport
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +45,12 @@ class Parts:
     sender: Sender
     #: The last clean cycle's result, reused while nothing changes (see run_cycle).
     memo: CleanMemo = field(default_factory=CleanMemo)
+    #: The calendar import, when ``[calendar] feeds`` is set.
+    calendar: CalendarImport | None = None
 
     def close(self) -> None:
+        if self.calendar is not None:
+            self.calendar.close()
         self.store.close()
 
 
@@ -75,6 +83,7 @@ def sync_once(
             proceed=proceed,
             links_for=balance_links(config, store, now, create=not dry_run),
             memo=parts.memo,
+            calendar=(parts.calendar.read_only() if dry_run and parts.calendar else parts.calendar),
         )
     except WorkbookUnavailable as err:
         if not dry_run:

@@ -295,6 +295,25 @@ class StateStore:
             version += 1
             self._set_meta(meta_key, str(version))
 
+    def extend(
+        self,
+        meta_key: str,
+        known: int,
+        migrations: Mapping[int, Callable[[sqlite3.Connection], None]],
+    ) -> sqlite3.Connection:
+        """Bring a feature's own tables (versioned under ``meta_key``) up to ``known``, and
+        hand out the connection for its queries (run them inside :meth:`transaction`)."""
+        with self.transaction():
+            self._migrate_line(meta_key, known, migrations)
+        return self._db
+
+    def meta(self, key: str) -> str | None:
+        return self._meta(key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction():
+            self._set_meta(key, value)
+
     def _meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])

@@ -64,6 +64,7 @@ from sync.backends.base import (
     CellChange,
     HeaderChange,
     Layout,
+    RowAppend,
     Snapshot,
     TabContent,
     WorkbookUnavailable,
@@ -887,6 +888,7 @@ class GoogleBackend:
 
         meta = self.metadata()
         named = {c.tab for c in plan.cells} | {h.tab for h in plan.headers}
+        named |= {a.tab for a in plan.appends}
         named |= {t.title for t in plan.tabs if t.exists}
         if any(meta.find(title) is None for title in named):
             meta = self.metadata(refresh=True)
@@ -907,6 +909,7 @@ class GoogleBackend:
         build.tabs(plan.tabs)
         build.headers(plan.headers, verified)
         build.cells(plan.cells, verified)
+        build.appends(plan.appends, verified)
         skipped = len(build.skipped_rows)
         if not build.requests:
             reason = _skipped_reason(skipped, nothing_written=True)
@@ -1078,7 +1081,13 @@ class GoogleBackend:
                 return candidate
 
     def _update(self, body: bytes, params: ParamsType | None = None) -> requests.Response:
-        return self._call(lambda h: h.batch_update_encoded(self.key, body, params), writing=True)
+        # appendCells is the one request that is not safe to repeat: a batch that appends
+        # rows and got no answer is not sent again (the next cycle finds what landed).
+        resend = b'"appendCells"' not in body
+        return self._call(
+            lambda h: h.batch_update_encoded(self.key, body, params, resend_unanswered=resend),
+            writing=True,
+        )
 
     def _send(
         self,
@@ -1141,6 +1150,8 @@ class GoogleBackend:
             rows_by_tab.setdefault(change.tab, set()).add(change.row)
         for header in plan.headers:
             rows_by_tab.setdefault(header.tab, set())
+        for append in plan.appends:
+            rows_by_tab.setdefault(append.tab, set())
         verified = Verified()
         wanted: list[tuple[str, int, str]] = []  # (tab, first row, range)
         runs = {title: row_runs(rows) for title, rows in rows_by_tab.items()}
@@ -1270,6 +1281,8 @@ class _Build:
         self.filled: list[CellChange] = []
         self.cells_written: dict[str, list[CellChange]] = {}
         self.headers_written: dict[str, dict[int, str]] = {}
+        #: New packages' IDs this write leaves out (see :meth:`cells`).
+        self.withheld: set[str] = set()
 
     def _columns(self, info: TabInfo, needed: int) -> None:
         self.touched.add(info.sheet_id)
@@ -1340,6 +1353,7 @@ class _Build:
             for c in changes
             if is_id_fill(c, PACKAGES.name) and not self._writable(c, verified)
         }
+        self.withheld = withheld
         # Per tab: where it is and the rows safe to write; per sheet id: the columns that
         # _columns has already been asked for (asking again for fewer does nothing).
         tabs: dict[str, tuple[TabInfo | None, set[int]]] = {}
@@ -1373,6 +1387,39 @@ class _Build:
         self.written += written
         for (sheet_id, fields), found in grouped.items():
             self.requests += encoded_blocks(sheet_id, fields, found)
+
+    def appends(self, rows: Sequence[RowAppend], verified: Verified) -> None:
+        """New rows, each after the tab's last row as it is when the batch is applied
+        (``appendCells``): a row someone added since the read is never written over.
+        A tab whose header moved since the read gets none (the next cycle adds them)."""
+        by_tab: dict[str, list[RowAppend]] = {}
+        for row in rows:
+            by_tab.setdefault(row.tab, []).append(row)
+        for title, appended in by_tab.items():
+            info = self.meta.find(title)
+            if info is None or not verified.header_ok.get(title):
+                self.skipped_rows.update((title, a.row) for a in appended)
+                continue
+            width = max((c.col + 1 for a in appended for c in a.cells), default=1)
+            self._columns(info, width)
+            data = []
+            for a in appended:
+                cells: list[dict[str, Any]] = [{} for _ in range(width)]
+                for c in a.cells:
+                    if self.withheld and c.kind == "text" and key(text(c.value)) in self.withheld:
+                        continue  # a new package's ID left out with its package row
+                    cells[c.col] = _with_fill(_typed(c.value, c.kind)[0], c.fill)
+                    self.written += 1
+                data.append({"values": cells})
+            self.requests.append(
+                {
+                    "appendCells": {
+                        "sheetId": info.sheet_id,
+                        "rows": data,
+                        "fields": f"{_VALUE},{_NUMBER_FORMAT},{_BACKGROUND}",
+                    }
+                }
+            )
 
     def _fillable(self, change: CellChange, verified: Verified, withheld: set[str]) -> bool:
         """A blank input cell to fill is writable, and not a session's new package ID

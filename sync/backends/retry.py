@@ -158,7 +158,12 @@ class RetryingHTTPClient(HTTPClient):
         return self.request("get", SPREADSHEET_VALUES_BATCH_URL % id, params=query)
 
     def batch_update_encoded(
-        self, id: str, body: bytes, params: ParamsType | None = None
+        self,
+        id: str,
+        body: bytes,
+        params: ParamsType | None = None,
+        *,
+        resend_unanswered: bool = True,
     ) -> requests.Response:
         """gspread's ``batch_update`` with a body already encoded as JSON, answering with the
         response (its replies, one per request, are left undecoded for who needs them).
@@ -166,10 +171,19 @@ class RetryingHTTPClient(HTTPClient):
         The bytes go out as they are, as ``requests`` sends a ``json=`` body (the same
         ``Content-Type``): a caller that had to encode the requests anyway (to measure
         them) need not have them encoded a second time.
+
+        ``resend_unanswered=False``: a write that got no answer, or a server error, is not
+        sent again (it may have been carried out, and the body is not safe to repeat: it
+        appends rows); a quota refusal (429) still is.
         """
         headers = {"Content-Type": "application/json"}
         return self.request(
-            "post", SPREADSHEET_BATCH_UPDATE_URL % id, params=params, data=body, headers=headers
+            "post",
+            SPREADSHEET_BATCH_UPDATE_URL % id,
+            params=params,
+            data=body,
+            headers=headers,
+            resend_unanswered=resend_unanswered,
         )
 
     def rebase(self, url: str) -> str:
@@ -186,6 +200,7 @@ class RetryingHTTPClient(HTTPClient):
         json: Mapping[str, Any] | None = None,
         files: FileType = None,
         headers: MutableMapping[str, str] | None = None,
+        resend_unanswered: bool = True,
     ) -> requests.Response:
         url = self.rebase(endpoint)
         name = api_name(method, url)
@@ -212,6 +227,11 @@ class RetryingHTTPClient(HTTPClient):
                 last = f"no answer within {read_timeout:g} s" if timed_out else "connection dropped"
                 if method.upper() != "GET":
                     maybe_applied = self.last_maybe_applied = True
+                    if not resend_unanswered:
+                        log.warning("%s: %s; not sent again (it may have been applied)", name, last)
+                        raise SheetsUnreachable(
+                            tries, self.clock() - started, last, maybe_applied=True
+                        ) from None
                 wait = self.policy.backoff(tries - 1, self.rng)
             else:
                 if response.ok:
@@ -219,6 +239,11 @@ class RetryingHTTPClient(HTTPClient):
                 if response.status_code not in RETRY_STATUSES:
                     raise APIError(response)
                 last = describe_status(response)
+                if not resend_unanswered and response.status_code != 429:
+                    # A server error may come after the write was carried out (a 504 after
+                    # the deadline); only a quota refusal is sure to have done nothing.
+                    log.warning("%s: %s; not sent again (it may have been applied)", name, last)
+                    raise SheetsUnreachable(tries, self.clock() - started, last, maybe_applied=True)
                 asked = retry_after(response.headers, lambda: datetime.now(UTC))
                 wait = self.policy.backoff(tries - 1, self.rng)
                 if asked is not None:

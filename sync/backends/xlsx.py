@@ -466,7 +466,27 @@ def _apply(wb: Workbook, plan: WritePlan) -> int:
             _set_value(cell, change.new, change.kind)
         if change.set_fill:
             fills.set(cell, change.fill)
+    for append in plan.appends:
+        ws = sheet(append.tab)
+        row = _last_row(ws) + 1
+        for c in append.cells:
+            if withheld and c.kind == "text" and key(text(c.value)) in withheld:
+                skipped += 1  # a new package's ID left out with its package row
+                continue
+            cell = ws.cell(row, c.col + 1)
+            assert isinstance(cell, Cell)
+            _set_value(cell, c.value, c.kind)
+            if c.fill is not None:
+                cell.fill = _fill(c.fill)
     return skipped
+
+
+def _last_row(ws: Worksheet) -> int:
+    """The last row holding a value (formatted blank rows below it do not count)."""
+    for row in range(ws.max_row, 0, -1):
+        if any(not is_blank(c.value) for c in ws[row]):
+            return row
+    return 0
 
 
 def _repair_fills(ws: Worksheet, repair: ColumnFills, fills: _Fills) -> None:
