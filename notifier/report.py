@@ -87,6 +87,7 @@ def view(dashboard: Dashboard, problems: Sequence[str], *, currency: str, every:
     figures = [
         ("Credits outstanding", str(dashboard.credits_outstanding)),
         ("Prepaid value not yet used", money(dashboard.prepaid_unused, currency)),
+        ("Value expired unused, last 12 months", money(dashboard.expired_unused, currency)),
     ]
     if this_month is not None:
         figures += [
@@ -97,8 +98,7 @@ def view(dashboard: Dashboard, problems: Sequence[str], *, currency: str, every:
         f"{name}: {plural(credits, 'credit')} left" for name, credits in dashboard.low_clients
     )
     expiring = tuple(
-        f"{client}'s {name} ({pid}): {plural(remaining, 'credit')} left, "
-        f"expires {nice_date(expires)}"
+        f"{client}'s {name} ({pid}): {_left(remaining)}, expires {nice_date(expires)}"
         for pid, client, name, remaining, expires in dashboard.expiring
     )
     period = PERIODS.get(every, "")
@@ -111,6 +111,11 @@ def view(dashboard: Dashboard, problems: Sequence[str], *, currency: str, every:
         problems=tuple(problems[:MAX_PROBLEMS]),
         more_problems=max(0, len(problems) - MAX_PROBLEMS),
     )
+
+
+def _left(remaining: int | str) -> str:
+    """``3 credits left``, or ``unlimited`` for a pass."""
+    return f"{plural(remaining, 'credit')} left" if isinstance(remaining, int) else "unlimited"
 
 
 def render_report(

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
 from operator import attrgetter
 
-from rules.model import Event, PackageResult, RowProblem, SessionResult, Settings
+from rules.model import SHORT_OF_CREDITS, Event, PackageResult, RowProblem, SessionResult, Settings
 from rules.schema import PackageStatus, SessionStatus
 from rules.values import key
 
@@ -27,7 +27,7 @@ CLIENT_NOTICE_DAYS = 14
 
 def expiring_soon(result: PackageResult, today: date, settings: Settings) -> bool:
     expires = result.package.expires
-    if expires is None or result.remaining <= 0:
+    if expires is None or (result.remaining <= 0 and not result.package.unlimited):
         return False
     return 1 <= (expires - today).days <= settings.expiry_warning_days
 
@@ -95,17 +95,19 @@ def events(
             "used": r.used,
             "expires": p.expires.isoformat() if p.expires else None,
         }
+        if p.unlimited:
+            details["unlimited"] = 1
         if expiring_soon(r, today, settings):
             assert p.expires is not None
             days = (p.expires - today).days
+            left = "as an unlimited pass" if p.unlimited else f"with {r.remaining} credits left"
             out.append(
                 Event(
                     "expiring_soon",
                     f"expiring:{p.id_key}:{p.expires.isoformat()}",
                     False,
                     PRACTITIONER,
-                    f"{about} expires on {p.expires.isoformat()} ({days} days) "
-                    f"with {r.remaining} credits left",
+                    f"{about} expires on {p.expires.isoformat()} ({days} days) {left}",
                     {**details, "days_left": days},
                 )
             )
@@ -188,6 +190,31 @@ def events(
         if (
             client_notices
             and email
+            and s.status is SessionStatus.REJECTED
+            and s.reason in SHORT_OF_CREDITS
+            and s.used_up is not None
+            and notice_from <= s.session.date
+        ):
+            when = s.session.date.isoformat()
+            package = s.used_up
+            out.append(
+                Event(
+                    "client_rejected",
+                    f"client-rejected:{prints[s.row]}",
+                    False,
+                    email,
+                    f"Your {package} is used up: your session on {when} is not covered",
+                    {
+                        "client": s.session.client.name,
+                        "date": when,
+                        "package_id": s.package_id,
+                        "package": package,
+                    },
+                )
+            )
+        if (
+            client_notices
+            and email
             and s.status is SessionStatus.DEDUCTED
             and notice_from <= s.session.date <= today
         ):
@@ -233,16 +260,18 @@ def _client_package_notices(r: PackageResult, today: date, settings: Settings) -
             "total": p.total,
             "expires": p.expires.isoformat() if p.expires else None,
         }
+        if p.unlimited:
+            details["unlimited"] = 1
         if expiring_soon(r, today, settings):
             assert p.expires is not None
+            left = "" if p.unlimited else f" with {r.remaining} sessions left"
             out.append(
                 Event(
                     "client_expiring",
                     f"client-expiring:{p.id_key}:{p.expires.isoformat()}:{client.key}",
                     False,
                     client.email,
-                    f"Your {p.display()} expires on {p.expires.isoformat()} "
-                    f"with {r.remaining} sessions left",
+                    f"Your {p.display()} expires on {p.expires.isoformat()}{left}",
                     details,
                 )
             )

@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from rules.schema import Billing, CellKind, Outcome, PackageStatus, SessionStatus
+from rules.schema import UNLIMITED, Billing, CellKind, Outcome, PackageStatus, SessionStatus
 from rules.values import DateOrder
 
 Value = str | int | float | Decimal | date | None
@@ -79,6 +79,10 @@ class Template:
     sessions: int
     price: Decimal | None
     expiry_days: int | None
+    unlimited: bool = False
+    #: The session types it is for (names as on the Session types tab); None: every type.
+    for_types: tuple[str, ...] | None = None
+    per_week: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,11 +100,24 @@ class Package:
     expires: date | None
     adjust: int
     shared_with: tuple[Client, ...]
+    #: A time-based pass: any number of sessions until ``expires`` (``sessions`` is 0).
+    unlimited: bool = False
+    #: Keys of the session types it pays for (see :func:`rules.values.key`); None: every
+    #: type and sessions with no type.
+    for_keys: frozenset[str] | None = None
+    #: The same types as the Session types tab names them, for notes.
+    for_names: tuple[str, ...] = ()
+    #: At most this many sessions in a Monday-to-Sunday week; None: no limit.
+    per_week: int | None = None
 
     @property
     def total(self) -> int:
         """Credits the package holds: ``Sessions + Adjust``."""
         return self.sessions + self.adjust
+
+    def pays_for(self, type_key: str | None) -> bool:
+        """Whether a session of this type (None: no type) may be paid from it."""
+        return self.for_keys is None or (type_key is not None and type_key in self.for_keys)
 
     def display(self) -> str:
         return self.name or self.id
@@ -114,6 +131,11 @@ class Session:
     #: The package the row names (resolved), or None when the cell is blank.
     named: Package | BrokenPackage | None
     outcome: Outcome
+    #: The session's type as the Session types tab names it, and its key; None: no type.
+    type_name: str | None = None
+    type_key: str | None = None
+    #: Credits one session of its type uses.
+    credits: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +197,11 @@ class PackageResult:
     #: Dates of the sessions deducted from it, in deduction order.
     session_dates: tuple[date, ...]
 
+    @property
+    def remaining_shown(self) -> int | str:
+        """``Remaining`` as the sheet shows it: a number, or ``Unlimited`` for a pass."""
+        return UNLIMITED if self.package.unlimited else self.remaining
+
 
 @dataclass(frozen=True, slots=True)
 class SessionResult:
@@ -183,6 +210,10 @@ class SessionResult:
     note: str
     session: Session | None
     package_id: str | None = None
+    #: Why a session was rejected: one of :data:`REJECTIONS` (None otherwise).
+    reason: str | None = None
+    #: For a session rejected for want of credits: the name of the package used up.
+    used_up: str | None = None
 
 
 EventKind = Literal[
@@ -195,7 +226,22 @@ EventKind = Literal[
     "client_session",
     "client_expiring",
     "client_exhausted",
+    "client_rejected",
 ]
+
+#: Why a session is rejected, in the contract's order of reasons.
+REJECTIONS = (
+    "invalid_package",
+    "not_shared",
+    "wrong_type",
+    "expired",
+    "before_purchase",
+    "weekly_limit",
+    "no_credits",
+    "none_usable",
+)
+#: Rejections for want of credits: the client is told, with the renewal link.
+SHORT_OF_CREDITS = frozenset({"no_credits", "none_usable"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,8 +275,10 @@ class Dashboard:
     credits_outstanding: int
     prepaid_unused: Decimal
     low_clients: tuple[tuple[str, int], ...]
-    expiring: tuple[tuple[str, str, str, int, date], ...]
-    """(package id, client, package name, remaining, expires)"""
+    expiring: tuple[tuple[str, str, str, int | str, date], ...]
+    """(package id, client, package name, remaining or ``Unlimited``, expires)"""
+    #: Price per credit x credits left when a package expired, over the last 12 months.
+    expired_unused: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,3 +296,8 @@ class Result:
     rows_read: Mapping[str, int]
     #: Tabs (by contract name) that must not be written this cycle.
     blocked: frozenset[str] = frozenset()
+    #: Clients (by name) who may draw on an unexpired unlimited pass.
+    unlimited_clients: frozenset[str] = frozenset()
+    #: Packages (id keys) whose balance is told in credits, not sessions: those that pay
+    #: for a type using more than one credit (listed in ``For``, or deducted from them).
+    credit_packages: frozenset[str] = frozenset()
