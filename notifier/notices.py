@@ -14,7 +14,6 @@ from notifier.facts import Facts
 from notifier.format import nice_date, plural, short_date
 from notifier.render import Rendered, render
 from rules.model import Event
-from rules.schema import PackageStatus
 
 KINDS = frozenset({"client_session", "client_expiring", "client_exhausted", "client_rejected"})
 
@@ -58,7 +57,6 @@ def notice(event: Event, facts: Facts) -> Notice:
         if left is None:
             return Notice(greeting, event.subject, (f"Session: {when}",), "")
         remaining, total = left
-        low = found is not None and found.status in (PackageStatus.LOW, PackageStatus.EXHAUSTED)
         return Notice(
             greeting,
             f"{remaining} of {plural(total, unit)} left on your {package}",
@@ -66,7 +64,7 @@ def notice(event: Event, facts: Facts) -> Notice:
             "Thank you for coming."
             if remaining
             else "That was the last session on it: get in touch to book more.",
-            renew=low or not remaining,
+            renew=bool(d.get("renew")) or not remaining,
         )
     if event.kind == "client_rejected":
         when = short_date(str(d.get("date") or ""))

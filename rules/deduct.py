@@ -305,12 +305,16 @@ def deduct(
                 counts = weeks[package.id_key]
                 week = week_of(session.date)
                 counts[week] = counts.get(week, 0) + 1
+            left: int | None = None
             if package.unlimited:
                 assert package.expires is not None
                 note = f"{package.id}: unlimited until {package.expires.isoformat()}"
             else:
-                note = f"{package.id}: {max(0, total - taken)} of {total} left"
-            result = SessionResult(session.row, SessionStatus.DEDUCTED, note, session, package.id)
+                left = max(0, total - taken)
+                note = f"{package.id}: {left} of {total} left"
+            result = SessionResult(
+                session.row, SessionStatus.DEDUCTED, note, session, package.id, left=left
+            )
             if session.named is None and can_fill:
                 fills.append(InputFill(session.row, "Package ID", package.id, "text"))
         results[session.row] = result

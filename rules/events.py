@@ -149,6 +149,7 @@ def events(
             out.extend(_client_package_notices(r, today, settings))
 
     notice_from = today - timedelta(days=CLIENT_NOTICE_DAYS)
+    low = settings.low_credit_threshold
 
     # Only these rows may have an event, and only they need a fingerprint.
     keyed = [
@@ -226,7 +227,13 @@ def events(
                     False,
                     email,
                     f"Session on {when}: {s.note}",
-                    {"client": s.session.client.name, "date": when, "package_id": s.package_id},
+                    {
+                        "client": s.session.client.name,
+                        "date": when,
+                        "package_id": s.package_id,
+                        # Left low or used up by it: the notice carries the renewal link.
+                        "renew": int(s.left is not None and s.left <= low),
+                    },
                 )
             )
 

@@ -214,6 +214,9 @@ class SessionResult:
     reason: str | None = None
     #: For a session rejected for want of credits: the name of the package used up.
     used_up: str | None = None
+    #: For a deducted session: the credits left on its package right after it (None for
+    #: an unlimited pass).
+    left: int | None = None
 
 
 EventKind = Literal[
