@@ -19,9 +19,11 @@ from rules.model import (
     Client,
     InputFill,
     Package,
+    Rejection,
     RowProblem,
     Session,
     SessionResult,
+    SessionType,
     Settings,
 )
 from rules.parse import ClientBook, PackageBook, ParsedTab, TypeBook, id_key
@@ -64,9 +66,8 @@ class SessionBook(ParsedTab):
 
 
 _Ref = tuple[Package | BrokenPackage | None, str | None]
-#: A session's type as read: (name, key, credits); the name and key are None for no type.
-_Kind = tuple[str | None, str | None, int]
-_NO_TYPE: _Kind = (None, None, 1)
+#: What a cache holds for a value not read yet.
+_UNREAD = object()
 #: The position of a column the tab lacks: past the end of every row.
 _NOWHERE = sys.maxsize
 #: Cell types whose values are cache keys as they are: no value of one equals a value of
@@ -118,11 +119,12 @@ def parse_sessions(
         except BadValue as bad:
             return str(bad)
 
-    def read_type(raw: object) -> _Kind | str:
+    def read_type(raw: object) -> SessionType | str | None:
         if is_blank(raw):
-            return _NO_TYPE
+            return None
         assert types is not None
-        return types.find(text(raw))
+        found = types.find(text(raw))
+        return found if isinstance(found, str) else SessionType(*found)
 
     def read_ref(raw: object, client: Client) -> _Ref:
         if is_blank(raw):
@@ -135,7 +137,7 @@ def parse_sessions(
     )
     # Without a Session types tab, Type cells are read past.
     at_type = v.index.get("Type", _NOWHERE) if types is not None and types.in_use else _NOWHERE
-    kinds: dict[object, _Kind | str] = {}
+    kinds: dict[object, SessionType | str | None] = {}
     # Keyed by the raw value (see _AS_IS); a reading is never None: None means not read yet.
     dates: dict[object, date | str] = {}
     whos: dict[object, Client | str] = {}
@@ -163,14 +165,14 @@ def parse_sessions(
         outcome = outcomes.get(k)
         if outcome is None:
             outcome = outcomes[k] = read_outcome(raw)
-        kind: _Kind | str = _NO_TYPE
+        kind: SessionType | str | None = None
         if at_type < width:
             raw = row[at_type]
             k = raw if type(raw) in _AS_IS else (type(raw), raw)
-            found = kinds.get(k)
-            if found is None:
+            found = kinds.get(k, _UNREAD)
+            if found is _UNREAD:
                 found = kinds[k] = read_type(raw)
-            kind = found
+            kind = found  # type: ignore[assignment]
         named: Package | BrokenPackage | None = None
         problem: str | None = None
         if not isinstance(client, str):
@@ -187,12 +189,12 @@ def parse_sessions(
             and isinstance(client, Client)
             and isinstance(outcome, Outcome)
             and not problem
-            and not isinstance(kind, str)
+            and (kind is None or type(kind) is SessionType)
         ):
-            if kind is _NO_TYPE:
+            if kind is None:
                 valid.append(Session(row_no, when, client, named, outcome))
             else:
-                valid.append(Session(row_no, when, client, named, outcome, *kind))
+                valid.append(Session(row_no, when, client, named, outcome, kind))
             continue
         book.problems[row_no] = [
             RowProblem(v.title, row_no, column, f"{column}: {message}")
@@ -299,22 +301,21 @@ def deduct(
         result = _decide(session, outcomes, preferred, used, weeks)
         if isinstance(result, Package):
             package, total = result, result.total
-            taken = used[package.id_key] = used[package.id_key] + session.credits
+            kind = session.kind
+            taken = used[package.id_key] = used[package.id_key] + (
+                1 if kind is None else kind.credits
+            )
             dates[package.id_key].append(session.date)
             if package.per_week is not None:
                 counts = weeks[package.id_key]
                 week = week_of(session.date)
                 counts[week] = counts.get(week, 0) + 1
-            left: int | None = None
             if package.unlimited:
                 assert package.expires is not None
                 note = f"{package.id}: unlimited until {package.expires.isoformat()}"
             else:
-                left = max(0, total - taken)
-                note = f"{package.id}: {left} of {total} left"
-            result = SessionResult(
-                session.row, SessionStatus.DEDUCTED, note, session, package.id, left=left
-            )
+                note = f"{package.id}: {max(0, total - taken)} of {total} left"
+            result = SessionResult(session.row, SessionStatus.DEDUCTED, note, session, package.id)
             if session.named is None and can_fill:
                 fills.append(InputFill(session.row, "Package ID", package.id, "text"))
         results[session.row] = result
@@ -381,7 +382,8 @@ def _decide(
         )
 
     named = session.named
-    need = session.credits
+    kind = session.kind
+    need = 1 if kind is None else kind.credits
     if isinstance(named, BrokenPackage):
         label = named.id or f"the package on Packages row {named.row}"
         return _rejected(
@@ -446,7 +448,7 @@ def _decide(
             p.purchased <= when
             and (p.expires is None or when < p.expires)
             and (p.unlimited or used[p.id_key] + need <= p.total)
-            and (p.for_keys is None or p.pays_for(session.type_key))
+            and (p.for_keys is None or (kind is not None and kind.key in p.for_keys))
             and (p.per_week is None or weeks[p.id_key].get(week_of(when), 0) < p.per_week)
         ):
             return p
@@ -456,22 +458,19 @@ def _decide(
 def _none_usable(
     session: Session, drawable: Sequence[Package], used: dict[str, int]
 ) -> SessionResult:
-    """Rule 5's rejection: the note says when packages with credits do not pay for the type."""
-    when = session.date
-    live = [p for p in drawable if p.purchased <= when and (p.expires is None or when < p.expires)]
-    other_type = any(
-        not p.pays_for(session.type_key) and (p.unlimited or used[p.id_key] < p.total) for p in live
-    )
-    used_up = next(
-        (
-            p.display()
-            for p in live
-            if p.pays_for(session.type_key)
-            and not p.unlimited
-            and used[p.id_key] + session.credits > p.total
-        ),
-        None,
-    )
+    """Rule 5's rejection: the note says when packages with credits do not pay for the type;
+    the package used up is kept for the client's notice."""
+    when, kind = session.date, session.kind
+    need = 1 if kind is None else kind.credits
+    other_type = False
+    used_up: str | None = None
+    for p in drawable:
+        if p.purchased > when or (p.expires is not None and when >= p.expires):
+            continue
+        if p.for_keys is not None and (kind is None or kind.key not in p.for_keys):
+            other_type = other_type or p.unlimited or used[p.id_key] < p.total
+        elif used_up is None and not p.unlimited and used[p.id_key] + need > p.total:
+            used_up = p.display()
     if other_type:
         note = f"no package for {_kind_text(session)} with credits left on {when.isoformat()}"
     else:
@@ -487,5 +486,5 @@ def _rejected(
     used_up: str | None = None,
 ) -> SessionResult:
     return SessionResult(
-        session.row, SessionStatus.REJECTED, note, session, package_id, reason, used_up
+        session.row, SessionStatus.REJECTED, note, session, package_id, Rejection(reason, used_up)
     )

@@ -11,6 +11,8 @@ now.
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
 from operator import attrgetter
@@ -232,7 +234,7 @@ def events(
                         "date": when,
                         "package_id": s.package_id,
                         # Left low or used up by it: the notice carries the renewal link.
-                        "renew": int(s.left is not None and s.left <= low),
+                        "renew": int(_left_after(s.note) <= low),
                     },
                 )
             )
@@ -251,6 +253,15 @@ def events(
             )
         )
     return out
+
+
+_LEFT = re.compile(r"(\d+) of \d+ left$")
+
+
+def _left_after(note: str) -> int | float:
+    """Credits left right after a deducted session, from its note (a pass: no end)."""
+    match = _LEFT.search(note)
+    return int(match.group(1)) if match else math.inf
 
 
 def _client_package_notices(r: PackageResult, today: date, settings: Settings) -> list[Event]:

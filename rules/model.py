@@ -124,6 +124,15 @@ class Package:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionType:
+    """A row of the Session types tab: its name, comparison key and credits per session."""
+
+    name: str
+    key: str
+    credits: int = 1
+
+
+@dataclass(frozen=True, slots=True)
 class Session:
     row: int
     date: date
@@ -131,11 +140,21 @@ class Session:
     #: The package the row names (resolved), or None when the cell is blank.
     named: Package | BrokenPackage | None
     outcome: Outcome
-    #: The session's type as the Session types tab names it, and its key; None: no type.
-    type_name: str | None = None
-    type_key: str | None = None
-    #: Credits one session of its type uses.
-    credits: int = 1
+    #: The session's type; None: no type (or no Session types tab).
+    kind: SessionType | None = None
+
+    @property
+    def type_key(self) -> str | None:
+        return self.kind.key if self.kind is not None else None
+
+    @property
+    def type_name(self) -> str | None:
+        return self.kind.name if self.kind is not None else None
+
+    @property
+    def credits(self) -> int:
+        """Credits the session uses: its type's, else 1."""
+        return self.kind.credits if self.kind is not None else 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,13 +229,25 @@ class SessionResult:
     note: str
     session: Session | None
     package_id: str | None = None
-    #: Why a session was rejected: one of :data:`REJECTIONS` (None otherwise).
-    reason: str | None = None
-    #: For a session rejected for want of credits: the name of the package used up.
+    #: Why a rejected session was rejected (None for the others).
+    rejection: Rejection | None = None
+
+    @property
+    def reason(self) -> str | None:
+        """One of :data:`REJECTIONS` for a rejected session."""
+        return self.rejection.reason if self.rejection is not None else None
+
+    @property
+    def used_up(self) -> str | None:
+        """For a session rejected for want of credits: the name of the package used up."""
+        return self.rejection.used_up if self.rejection is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    #: One of :data:`REJECTIONS`.
+    reason: str
     used_up: str | None = None
-    #: For a deducted session: the credits left on its package right after it (None for
-    #: an unlimited pass).
-    left: int | None = None
 
 
 EventKind = Literal[
