@@ -158,3 +158,47 @@ def test_the_balance_page_shows_a_pass_credits_and_the_renewal_link() -> None:
 def test_a_balance_page_without_renew_url_has_no_renewal_link() -> None:
     page = pages_of(RESULT, NOW)["ann lee"]
     assert "Book more sessions" not in visible_text(page_html(page))
+
+
+# --- the practitioner's side -------------------------------------------------------------
+
+
+def test_the_report_states_the_value_expired_unused() -> None:
+    from notifier.report import render_report
+
+    packages = [
+        {"Client": "Ann Lee", "Sessions": 4, "Price": 100, "Purchased": date(2026, 6, 1),
+         "Expires": date(2026, 11, 1)},
+    ]  # fmt: skip
+    result = run([ANN], packages, [{"Date": date(2026, 7, 1), "Client": "Ann Lee"}]).result
+    rendered = render_report(result.dashboard, [], currency="GBP", every="week")
+    assert "Value expired unused, last 12 months: £75.00" in flat(rendered.text)
+    html = visible_text(rendered.html)
+    assert "Value expired unused, last 12 months" in html and "£75.00" in html
+
+
+@pytest.mark.parametrize(
+    ("note", "advice"),
+    [
+        ("P-0003 is for 1-on-1, not Group", "Check the session's Type"),
+        ("no package for Group with credits left on 2026-11-20", "Check the session's Type"),
+        (
+            "P-0004: 3 of 3 sessions in the week of 2026-11-16 already used",
+            "Per week limit is reached",
+        ),
+    ],
+)
+def test_the_digest_says_what_to_do_about_a_type_or_weekly_rejection(
+    note: str, advice: str
+) -> None:
+    from notifier.digest import item
+
+    rejected = Event(
+        "rejected_session",
+        "rejected:x",
+        False,
+        "practitioner",
+        "x",
+        {"client": "Ann Lee", "date": "2026-11-20", "row": 3, "reason": note},
+    )
+    assert advice in item(rejected, Facts(), "GBP").action
