@@ -8,8 +8,8 @@ family package shared between two clients, and one typo for the sync to catch.
 With session types: a client with a 1-on-1 pack that a group class cannot draw
 on, a group pack that takes the classes instead, and a 90-minute massage that
 uses two credits; and a monthly unlimited pass with a limit of three classes a
-week, whose fourth class in one week is rejected.
-IDs and package choices are left blank for the first sync to fill in.
+week, whose fourth class in one week (naming the pass by its name) is rejected.
+Other IDs and package choices are left blank for the first sync to fill in.
 """
 
 from __future__ import annotations
