@@ -19,12 +19,14 @@ from rules.model import (
     Client,
     InputFill,
     Package,
+    RejectedSession,
     Rejection,
     RowProblem,
     Session,
     SessionResult,
     SessionType,
     Settings,
+    TypedSession,
 )
 from rules.parse import ClientBook, PackageBook, ParsedTab, TypeBook, id_key
 from rules.schema import OUTCOME_WORDS, Billing, Outcome, SessionStatus
@@ -63,6 +65,8 @@ def may_draw(package: Package | BrokenPackage, client: Client) -> bool:
 @dataclass
 class SessionBook(ParsedTab):
     valid: list[Session] = field(default_factory=list)
+    #: Some session has a type.
+    typed: bool = False
 
 
 _Ref = tuple[Package | BrokenPackage | None, str | None]
@@ -194,7 +198,8 @@ def parse_sessions(
             if kind is None:
                 valid.append(Session(row_no, when, client, named, outcome))
             else:
-                valid.append(Session(row_no, when, client, named, outcome, kind))
+                valid.append(TypedSession(row_no, when, client, named, outcome, kind))
+                book.typed = True
             continue
         book.problems[row_no] = [
             RowProblem(v.title, row_no, column, f"{column}: {message}")
@@ -295,31 +300,37 @@ def deduct(
         for client, drawable in drawable_by_client(packages).items()
     }
     outcomes = settings.deduct_outcomes
+    typed = sessions.typed
 
     # Sessions are in row order already; a stable sort on the date keeps it for ties.
     for session in sorted(sessions.valid, key=attrgetter("date")):
-        result = _decide(session, outcomes, preferred, used, weeks)
+        need = session.credits if typed else 1
+        result = _decide(session, need, outcomes, preferred, used, weeks)
         if isinstance(result, Package):
             package, total = result, result.total
-            kind = session.kind
-            taken = used[package.id_key] = used[package.id_key] + (
-                1 if kind is None else kind.credits
-            )
+            taken = used[package.id_key] = used[package.id_key] + need
             dates[package.id_key].append(session.date)
-            if package.per_week is not None:
-                counts = weeks[package.id_key]
-                week = week_of(session.date)
-                counts[week] = counts.get(week, 0) + 1
-            if package.unlimited:
-                assert package.expires is not None
-                note = f"{package.id}: unlimited until {package.expires.isoformat()}"
-            else:
+            if package.plain:
                 note = f"{package.id}: {max(0, total - taken)} of {total} left"
+            else:
+                note = _taken_on_special(package, session, taken, weeks)
             result = SessionResult(session.row, SessionStatus.DEDUCTED, note, session, package.id)
             if session.named is None and can_fill:
                 fills.append(InputFill(session.row, "Package ID", package.id, "text"))
         results[session.row] = result
     return ledger
+
+
+def _taken_on_special(package: Package, session: Session, taken: int, weeks: _Weeks) -> str:
+    """Count a session on a package with a weekly limit or an unlimited pass; its note."""
+    if package.per_week is not None:
+        counts = weeks[package.id_key]
+        week = week_of(session.date)
+        counts[week] = counts.get(week, 0) + 1
+    if package.unlimited:
+        assert package.expires is not None
+        return f"{package.id}: unlimited until {package.expires.isoformat()}"
+    return f"{package.id}: {max(0, package.total - taken)} of {package.total} left"
 
 
 def _by_preference(client_key: str, drawable: list[Package]) -> list[Package]:
@@ -360,6 +371,7 @@ def _credits(n: int) -> str:
 
 def _decide(
     session: Session,
+    need: int,
     outcomes: frozenset[Outcome],
     preferred: dict[str, list[Package]],
     used: dict[str, int],
@@ -367,7 +379,9 @@ def _decide(
 ) -> SessionResult | Package:
     """The package to take the session's credits from, or the verdict when none is taken.
 
-    A named package's reasons are checked in the contract's order of reasons.
+    A named package's reasons are checked in the contract's order of reasons. ``need``
+    is the session's credits. A package that is ``plain`` (no For, no weekly limit, not
+    a pass) needs only the checks packages had before those existed.
     """
     row, client, when = session.row, session.client, session.date
     if session.outcome not in outcomes:
@@ -382,8 +396,6 @@ def _decide(
         )
 
     named = session.named
-    kind = session.kind
-    need = 1 if kind is None else kind.credits
     if isinstance(named, BrokenPackage):
         label = named.id or f"the package on Packages row {named.row}"
         return _rejected(
@@ -402,7 +414,8 @@ def _decide(
                 "not_shared",
                 pid,
             )
-        if named.for_keys is not None and not named.pays_for(session.type_key):
+        plain = named.plain
+        if not plain and not named.pays_for(session.type_key):
             return _rejected(
                 session,
                 f"{pid} is for {types_text(named.for_names)}, not {_kind_text(session)}",
@@ -420,26 +433,28 @@ def _decide(
                 "before_purchase",
                 pid,
             )
-        if named.per_week is not None:
-            week = week_of(when)
-            if weeks[named.id_key].get(week, 0) >= named.per_week:
-                return _rejected(
-                    session,
-                    f"{pid}: {named.per_week} of {named.per_week} "
-                    f"session{'' if named.per_week == 1 else 's'} in the week of "
-                    f"{monday(week).isoformat()} already used",
-                    "weekly_limit",
-                    pid,
-                )
-        if not named.unlimited:
-            taken = used[named.id_key]
+        if not plain:
+            if named.per_week is not None:
+                week = week_of(when)
+                if weeks[named.id_key].get(week, 0) >= named.per_week:
+                    return _rejected(
+                        session,
+                        f"{pid}: {named.per_week} of {named.per_week} "
+                        f"session{'' if named.per_week == 1 else 's'} in the week of "
+                        f"{monday(week).isoformat()} already used",
+                        "weekly_limit",
+                        pid,
+                    )
+            if named.unlimited:
+                return named
+        taken = used[named.id_key]
+        if taken + need > named.total:
             left = named.total - taken
-            if left < need:
-                if left <= 0:
-                    note = f"no credits left on {pid} ({taken} of {named.total} used)"
-                else:
-                    note = f"{pid} has {_credits(left)} left, {session.type_name} needs {need}"
-                return _rejected(session, note, "no_credits", pid, named.display())
+            if left <= 0:
+                note = f"no credits left on {pid} ({taken} of {named.total} used)"
+            else:
+                note = f"{pid} has {_credits(left)} left, {session.type_name} needs {need}"
+            return _rejected(session, note, "no_credits", pid, named.display())
         return named
     # The first usable package in order of preference (rule 5).
     drawable = preferred.get(client.key, ())
@@ -447,12 +462,25 @@ def _decide(
         if (
             p.purchased <= when
             and (p.expires is None or when < p.expires)
-            and (p.unlimited or used[p.id_key] + need <= p.total)
-            and (p.for_keys is None or (kind is not None and kind.key in p.for_keys))
-            and (p.per_week is None or weeks[p.id_key].get(week_of(when), 0) < p.per_week)
+            and (
+                used[p.id_key] + need <= p.total
+                if p.plain
+                else _special_usable(p, session, need, used, weeks)
+            )
         ):
             return p
     return _none_usable(session, drawable, used)
+
+
+def _special_usable(
+    p: Package, session: Session, need: int, used: dict[str, int], weeks: _Weeks
+) -> bool:
+    """Rule 5 for a package with a For, a weekly limit, or a pass, on the session's date."""
+    return (
+        (p.unlimited or used[p.id_key] + need <= p.total)
+        and p.pays_for(session.type_key)
+        and (p.per_week is None or weeks[p.id_key].get(week_of(session.date), 0) < p.per_week)
+    )
 
 
 def _none_usable(
@@ -485,6 +513,6 @@ def _rejected(
     package_id: str | None = None,
     used_up: str | None = None,
 ) -> SessionResult:
-    return SessionResult(
+    return RejectedSession(
         session.row, SessionStatus.REJECTED, note, session, package_id, Rejection(reason, used_up)
     )

@@ -109,6 +109,13 @@ class Package:
     for_names: tuple[str, ...] = ()
     #: At most this many sessions in a Monday-to-Sunday week; None: no limit.
     per_week: int | None = None
+    #: No For, no weekly limit, not a pass: a package as they all were before those
+    #: existed, which the deduction checks the short way (set from the fields above).
+    plain: bool = field(init=False, default=True, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        plain = self.for_keys is None and self.per_week is None and not self.unlimited
+        object.__setattr__(self, "plain", plain)
 
     @property
     def total(self) -> int:
@@ -140,8 +147,11 @@ class Session:
     #: The package the row names (resolved), or None when the cell is blank.
     named: Package | BrokenPackage | None
     outcome: Outcome
-    #: The session's type; None: no type (or no Session types tab).
-    kind: SessionType | None = None
+
+    @property
+    def kind(self) -> SessionType | None:
+        """The session's type; None: no type (or no Session types tab)."""
+        return None
 
     @property
     def type_key(self) -> str | None:
@@ -155,6 +165,14 @@ class Session:
     def credits(self) -> int:
         """Credits the session uses: its type's, else 1."""
         return self.kind.credits if self.kind is not None else 1
+
+
+@dataclass(frozen=True, slots=True)
+class TypedSession(Session):
+    """A session with a type. A subclass, so that a sheet without types builds its
+    sessions with no field more than before (each field is a store per row)."""
+
+    kind: SessionType | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,8 +247,11 @@ class SessionResult:
     note: str
     session: Session | None
     package_id: str | None = None
-    #: Why a rejected session was rejected (None for the others).
-    rejection: Rejection | None = None
+
+    @property
+    def rejection(self) -> Rejection | None:
+        """Why a rejected session was rejected (None for the others)."""
+        return None
 
     @property
     def reason(self) -> str | None:
@@ -248,6 +269,14 @@ class Rejection:
     #: One of :data:`REJECTIONS`.
     reason: str
     used_up: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedSession(SessionResult):
+    """A rejected session's result, with why (a subclass: the other results, most of
+    them, carry no field more)."""
+
+    rejection: Rejection | None = None
 
 
 EventKind = Literal[
