@@ -334,3 +334,15 @@ def test_no_session_is_paid_by_a_package_whose_for_excludes_its_type(wb: dict) -
             if package.unlimited:
                 assert package.expires is not None
                 assert package.purchased <= s.session.date < package.expires
+
+
+@PROPERTY
+@given(workbooks())
+def test_a_one_credit_type_on_every_session_changes_no_result(wb: dict) -> None:
+    # The typed path (TypedSession, credits read) and the plain one agree where they must.
+    typed = [{**s, "Type": "Any"} for s in wb["sessions"]]
+    plain = computed(compute(tables(wb["clients"], wb["packages"], wb["sessions"]), today=TODAY))
+    with_type = computed(
+        compute(tables(wb["clients"], wb["packages"], typed, types=[{"Type": "Any"}]), today=TODAY)
+    )
+    assert with_type == plain
