@@ -20,7 +20,6 @@ from rules.model import (
     InputFill,
     Package,
     RejectedSession,
-    Rejection,
     RowProblem,
     Session,
     SessionResult,
@@ -514,5 +513,5 @@ def _rejected(
     used_up: str | None = None,
 ) -> SessionResult:
     return RejectedSession(
-        session.row, SessionStatus.REJECTED, note, session, package_id, Rejection(reason, used_up)
+        session.row, SessionStatus.REJECTED, note, session, package_id, reason, used_up
     )

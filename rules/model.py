@@ -249,26 +249,14 @@ class SessionResult:
     package_id: str | None = None
 
     @property
-    def rejection(self) -> Rejection | None:
-        """Why a rejected session was rejected (None for the others)."""
-        return None
-
-    @property
     def reason(self) -> str | None:
-        """One of :data:`REJECTIONS` for a rejected session."""
-        return self.rejection.reason if self.rejection is not None else None
+        """Why a rejected session was rejected: one of :data:`REJECTIONS` (else None)."""
+        return None
 
     @property
     def used_up(self) -> str | None:
         """For a session rejected for want of credits: the name of the package used up."""
-        return self.rejection.used_up if self.rejection is not None else None
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    #: One of :data:`REJECTIONS`.
-    reason: str
-    used_up: str | None = None
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +264,8 @@ class RejectedSession(SessionResult):
     """A rejected session's result, with why (a subclass: the other results, most of
     them, carry no field more)."""
 
-    rejection: Rejection | None = None
+    reason: str | None = None
+    used_up: str | None = None
 
 
 EventKind = Literal[
