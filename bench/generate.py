@@ -79,7 +79,8 @@ def practice(sessions: int, *, seed: int = 7) -> Tabs:
     return {
         "Clients": [[c.name for c in CLIENTS.inputs], *clients],
         "Packages": [[c.name for c in PACKAGES.inputs], *packages],
-        "Sessions": [[c.name for c in SESSIONS.inputs], *rows],
+        # No Session types tab, so no Type column: as init lays a workbook out without one.
+        "Sessions": [[c.name for c in SESSIONS.inputs if c.with_tab is None], *rows],
         "Templates": [[c.name for c in TEMPLATES.inputs], *templates],
     }
 
@@ -87,7 +88,10 @@ def practice(sessions: int, *, seed: int = 7) -> Tabs:
 def cells(tabs: Tabs) -> int:
     """The grid cells of the workbook once synced: every row of each tab, as wide as its
     columns (inputs and the computed ones the sync adds), as Google counts them."""
-    widths = {t.name: len(t.columns) for t in (CLIENTS, PACKAGES, SESSIONS, TEMPLATES)}
+    widths = {
+        t.name: len([c for c in t.columns if c.with_tab is None])
+        for t in (CLIENTS, PACKAGES, SESSIONS, TEMPLATES)
+    }
     return sum(len(rows) * widths[title] for title, rows in tabs.items())
 
 

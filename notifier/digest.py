@@ -91,14 +91,22 @@ def item(event: Event, facts: Facts, currency: str) -> Item:
 
     if event.kind == "expiring_soon":
         days = _int(d.get("days_left"))
-        listed = [f"Expires: {nice_date(expires)}", f"Credits left: {remaining} of {total}"]
+        unlimited = bool(d.get("unlimited"))
+        left = (
+            f"Unlimited pass: {plural(used, 'credit')} used"
+            if unlimited
+            else f"Credits left: {remaining} of {total}"
+        )
+        listed = [f"Expires: {nice_date(expires)}", left]
         if value is not None:
             listed.append(f"Prepaid value left: {money(value, currency)}")
         return Item(
             event.kind,
             f"{about} expires in {plural(days, 'day')}",
             tuple(listed),
-            f"Remind {client} to book the {plural(remaining, 'session')} left before "
+            f"Offer {client} a renewal before {nice_date(expires)}."
+            if unlimited
+            else f"Remind {client} to book the {plural(remaining, 'session')} left before "
             f"{nice_date(expires)}, or move Expires later on the Packages tab to give more time.",
         )
     if event.kind == "expired_unused":
@@ -211,6 +219,16 @@ def _rejection_advice(client: str, reason: str) -> str:
         )
     if "was purchased on" in text:
         return "Check the session's Date and the package's Purchased date."
+    if " is for " in text or text.startswith("no package for "):
+        return (
+            "Check the session's Type, name a package that pays for it in Package ID, "
+            "or add the type to a package's For."
+        )
+    if "sessions in the week of" in text or "session in the week of" in text:
+        return (
+            "The package's Per week limit is reached for that week: move the session, "
+            "or raise Per week on the Packages tab."
+        )
     return f"Sell {client} a new package, or add an Adjust of 1 for a goodwill session."
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from rules.dashboard import unused_value
 from rules.events import session_fingerprints
 from rules.model import Event, PackageResult, Result, SessionResult
 from rules.parse import id_key
@@ -29,6 +30,8 @@ class Facts:
     blocked: bool = False
     #: The cycle's "today".
     today: date | None = None
+    #: Packages (id keys) whose balance is told in credits rather than sessions.
+    credit_packages: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, result: Result | None) -> Facts:
@@ -42,6 +45,7 @@ class Facts:
             },
             blocked=bool(result.blocked),
             today=result.dashboard.today,
+            credit_packages=result.credit_packages,
         )
 
     def package(self, package_id: object) -> PackageResult | None:
@@ -50,11 +54,21 @@ class Facts:
         return self.packages.get(id_key(package_id))
 
     def value_of_remaining(self, package_id: object) -> Decimal | None:
-        """Price per credit x credits left, when the package has a price."""
+        """Price per credit x credits left (a pass: price x share of its term ahead),
+        when the package has a price."""
         r = self.package(package_id)
-        if r is None or r.package.price is None or r.package.total <= 0:
+        if r is None or r.package.price is None:
             return None
-        return r.package.price * r.remaining / r.package.total
+        if not r.package.unlimited and r.package.total <= 0:
+            return None
+        return unused_value(r, self.today) if self.today is not None else None
+
+    def unit(self, package_id: object) -> str:
+        """What the package holds, in the client's words: ``session``, or ``credit`` where
+        it pays for a session type that uses more than one."""
+        if isinstance(package_id, str) and id_key(package_id) in self.credit_packages:
+            return "credit"
+        return "session"
 
     def left_after(self, event: Event) -> tuple[int, int] | None:
         """(credits left, total) right after the session a notice is about."""

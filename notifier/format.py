@@ -58,6 +58,13 @@ def nice_date(day: date | str | None, *, this_year: int | None = None) -> str:
     return f"{day:%a} {day.day} {day:%b %Y}"
 
 
+def short_date(day: date | str) -> str:
+    """``Tue 8 Dec``: a date close enough to today that its year goes without saying."""
+    if isinstance(day, str):
+        day = date.fromisoformat(day)
+    return f"{day:%a} {day.day} {day:%b}"
+
+
 def month_label(month: str) -> str:
     """``2026-11`` -> ``Nov 2026``."""
     year, number = month.split("-")

@@ -119,6 +119,7 @@ def view(
     figures = [
         ("Credits outstanding", str(dashboard.credits_outstanding)),
         ("Prepaid value not yet used", money(dashboard.prepaid_unused, currency)),
+        ("Value expired unused, last 12 months", money(dashboard.expired_unused, currency)),
     ]
     if this_month is not None:
         figures += [
@@ -129,8 +130,7 @@ def view(
         f"{name}: {plural(credits, 'credit')} left" for name, credits in dashboard.low_clients
     )
     expiring = tuple(
-        f"{client}'s {name} ({pid}): {plural(remaining, 'credit')} left, "
-        f"expires {nice_date(expires)}"
+        f"{client}'s {name} ({pid}): {_left(remaining)}, expires {nice_date(expires)}"
         for pid, client, name, remaining, expires in dashboard.expiring
     )
     period = PERIODS.get(every, "")
@@ -145,6 +145,11 @@ def view(
         rejected=tuple(rejected[:MAX_PROBLEMS]),
         more_rejected=max(0, len(rejected) - MAX_PROBLEMS),
     )
+
+
+def _left(remaining: int | str) -> str:
+    """``3 credits left``, or ``unlimited`` for a pass."""
+    return f"{plural(remaining, 'credit')} left" if isinstance(remaining, int) else "unlimited"
 
 
 def render_report(

@@ -47,11 +47,16 @@ def dashboard(
     for day, n in by_day.items():
         used[f"{day.year:04d}-{day.month:02d}"] += n
     live = [r for r in packages if r.status is not PackageStatus.EXPIRED]
-    prepaid = sum(
+    prepaid = sum((unused_value(r, today) for r in live), Decimal(0))
+    window = set(months)
+    breakage = sum(
         (
-            r.package.price * r.remaining / r.package.total
-            for r in live
-            if r.package.price is not None and r.package.total > 0
+            unused_value(r, today)
+            for r in packages
+            if r.status is PackageStatus.EXPIRED
+            and r.package.expires is not None
+            and r.package.expires.strftime("%Y-%m") in window
+            and not r.package.unlimited
         ),
         Decimal(0),
     )
@@ -69,7 +74,7 @@ def dashboard(
                 r.package.id,
                 r.package.client.name,
                 r.package.display(),
-                r.remaining,
+                r.remaining_shown,
                 r.package.expires,
             )
             for r in packages
@@ -80,11 +85,31 @@ def dashboard(
     return Dashboard(
         today=today,
         months=tuple(MonthFigure(m, revenue.get(m, Decimal(0)), used.get(m, 0)) for m in months),
-        credits_outstanding=sum(r.remaining for r in live),
+        credits_outstanding=sum(r.remaining for r in live if not r.package.unlimited),
         prepaid_unused=prepaid.quantize(CENT),
         low_clients=tuple(low),
         expiring=tuple(expiring),
+        expired_unused=breakage.quantize(CENT),
     )
+
+
+def unused_value(r: PackageResult, today: date) -> Decimal:
+    """What is prepaid and not used yet: price per credit x credits left; for an
+    unlimited pass, its price x the share of its term still ahead (straight line)."""
+    p = r.package
+    if p.price is None:
+        return Decimal(0)
+    if p.unlimited:
+        if p.expires is None:
+            return Decimal(0)
+        term = (p.expires - p.purchased).days
+        if term <= 0:
+            return Decimal(0)
+        ahead = min(term, max(0, (p.expires - max(today, p.purchased)).days))
+        return p.price * ahead / term
+    if p.total <= 0:
+        return Decimal(0)
+    return p.price * r.remaining / p.total
 
 
 def dashboard_rows(d: Dashboard, *, currency: str, warning_days: int) -> list[list[Value]]:
@@ -99,6 +124,7 @@ def dashboard_rows(d: Dashboard, *, currency: str, warning_days: int) -> list[li
         [],
         ["Credits outstanding", d.credits_outstanding],
         [f"Prepaid value not yet used ({currency})", _money(d.prepaid_unused)],
+        [f"Value expired unused, last 12 months ({currency})", _money(d.expired_unused)],
         [],
         ["Clients running low", "Credits left"],
     ]

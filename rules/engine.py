@@ -41,25 +41,31 @@ from rules.parse import (
     PackageBook,
     ParsedTab,
     TemplateBook,
+    TypeBook,
     highest_id,
+    id_key,
     parse_clients,
     parse_packages,
+    parse_session_types,
     parse_templates,
 )
 from rules.schema import (
     CLIENTS,
+    GREEN,
     PACKAGE_COLORS,
     PACKAGES,
     RED,
     SESSION_COLORS,
+    SESSION_TYPES,
     SESSIONS,
     SYNC_NOTE,
     TEMPLATES,
+    UNLIMITED,
     Billing,
     PackageStatus,
     SessionStatus,
 )
-from rules.status import credits_fill, package_status, progress
+from rules.status import credits_fill, package_progress, package_status
 from rules.tabs import TabView, view
 from rules.values import key
 
@@ -76,7 +82,7 @@ class ParsedWorkbook:
 
     settings: Settings
     structural: tuple[RowProblem, ...]
-    #: The Templates tab's own structural problem, if any.
+    #: The Templates and Session types tabs' own structural problems, if any.
     templates_problem: tuple[RowProblem, ...] = ()
     views: tuple[TabView, TabView, TabView] | None = None
     clients: ClientBook | None = None
@@ -84,6 +90,8 @@ class ParsedWorkbook:
     packages: PackageBook | None = None
     sessions: SessionBook | None = None
     templates_view: TabView | None = None
+    types: TypeBook | None = None
+    types_view: TabView | None = None
 
 
 def compute(
@@ -117,13 +125,15 @@ def parse(
     packages_v, p2 = view(PACKAGES, tables)
     sessions_v, p3 = view(SESSIONS, tables)
     templates_v, p4 = view(TEMPLATES, tables)
-    structural = tuple(p1 + p2 + p3 + p4)
+    types_v, p5 = view(SESSION_TYPES, tables)
+    structural = tuple(p1 + p2 + p3 + p4 + p5)
     if clients_v is None or packages_v is None or sessions_v is None:
         return ParsedWorkbook(settings, structural)
 
     templates_problem = "; ".join(p.message for p in p4) or None
     clients = parse_clients(clients_v)
-    templates = parse_templates(templates_v)
+    types = parse_session_types(types_v, "; ".join(p.message for p in p5) or None)
+    templates = parse_templates(templates_v, types)
     next_id = 1 + highest_id(packages_v.typed("Package ID") + sessions_v.typed("Package ID"))
     packages = parse_packages(
         packages_v,
@@ -133,18 +143,21 @@ def parse(
         settings=settings,
         next_id=next_id,
         templates_problem=templates_problem,
+        types=types,
     )
-    sessions = parse_sessions(sessions_v, clients, packages, settings)
+    sessions = parse_sessions(sessions_v, clients, packages, settings, types)
     return ParsedWorkbook(
         settings,
         structural,
-        tuple(p4),
+        tuple(p4 + p5),
         (clients_v, packages_v, sessions_v),
         clients,
         templates,
         packages,
         sessions,
         templates_v,
+        types,
+        types_v,
     )
 
 
@@ -170,26 +183,28 @@ def decide(
     ledger = deduct(session_book, packages, settings, can_fill=can_fill)
 
     package_results = tuple(_package_result(p, ledger, today, settings) for p in packages.valid)
-    credits = _client_credits(clients, packages, package_results)
+    credits, unlimited = _client_credits(clients, packages, package_results)
     session_results = tuple(
         ledger.results[row]
         if row in ledger.results
         else SessionResult(row, SessionStatus.INVALID, _note(session_book, row) or "", None)
         for row in session_book.rows
     )
+    types = parsed.types or TypeBook()
     problems = tuple(
         p
-        for book in (clients, templates, packages, session_book)
+        for book in (clients, templates, types, packages, session_book)
         for row in book.rows
         for p in book.problems.get(row, ())
     ) + tuple(p4)
 
     tabs = (
-        _clients_out(clients_v, clients, credits, settings, balance_links or {}),
+        _clients_out(clients_v, clients, credits, unlimited, settings, balance_links or {}),
         _packages_out(packages_v, packages, package_results),
         _sessions_out(sessions_v, session_book, ledger),
     )
     credits_by_name = {clients.by_key[k].name: n for k, n in credits.items()}
+    unlimited_names = frozenset(clients.by_key[k].name for k in unlimited)
     return Result(
         tabs=tabs,
         structural=structural,
@@ -210,15 +225,18 @@ def decide(
         dashboard=dashboard(
             package_results,
             session_results,
-            credits_by_name,
+            {n: c for n, c in credits_by_name.items() if n not in unlimited_names},
             today=today,
             settings=settings,
         ),
+        unlimited_clients=unlimited_names,
+        credit_packages=_credit_packages(types, packages, ledger),
         rows_read={
             clients_v.title: len(clients.rows),
             packages_v.title: len(packages.rows),
             sessions_v.title: len(session_book.rows),
             **({templates_v.title: len(templates.rows)} if templates_v else {}),
+            **({parsed.types_view.title: len(types.rows)} if parsed.types_view else {}),
         },
     )
 
@@ -256,17 +274,42 @@ def _package_result(
 
 def _client_credits(
     clients: ClientBook, packages: PackageBook, results: Sequence[PackageResult]
-) -> dict[str, int]:
-    """Client key -> credits left over the live packages they may draw on."""
-    remaining = {
-        r.package.id_key: r.remaining for r in results if r.status is not PackageStatus.EXPIRED
-    }
+) -> tuple[dict[str, int], frozenset[str]]:
+    """Client key -> credits left over the live packages they may draw on; and the keys
+    of the package clients who may draw on a live unlimited pass."""
+    live = [r for r in results if r.status is not PackageStatus.EXPIRED]
+    remaining = {r.package.id_key: r.remaining for r in live}
+    passes = {r.package.id_key for r in live if r.package.unlimited}
     drawable = drawable_by_client(packages)
-    return {
+    package_clients = [c for c in clients.by_key.values() if c.billing is Billing.PACKAGE]
+    credits = {
         c.key: sum(remaining.get(p.id_key, 0) for p in drawable.get(c.key, []))
-        for c in clients.by_key.values()
-        if c.billing is Billing.PACKAGE
+        for c in package_clients
     }
+    unlimited = frozenset(
+        c.key
+        for c in package_clients
+        if passes and any(p.id_key in passes for p in drawable.get(c.key, []))
+    )
+    return credits, unlimited
+
+
+def _credit_packages(types: TypeBook, packages: PackageBook, ledger: Ledger) -> frozenset[str]:
+    """The packages whose balance reads in credits: they pay for a type costing more than one
+    (named in their ``For``, or one of their sessions was of such a type)."""
+    costly = {k for k, (_, credits) in types.by_key.items() if credits > 1}
+    if not costly:
+        return frozenset()
+    listed = {p.id_key for p in packages.valid if p.for_keys is not None and p.for_keys & costly}
+    used = {
+        id_key(r.package_id)
+        for r in ledger.results.values()
+        if r.status is SessionStatus.DEDUCTED
+        and r.package_id is not None
+        and r.session is not None
+        and r.session.credits > 1
+    }
+    return frozenset(listed | used)
 
 
 def _note(book: ParsedTab, row: int) -> str | None:
@@ -330,6 +373,7 @@ def _clients_out(
     v: TabView,
     clients: ClientBook,
     credits: Mapping[str, int],
+    unlimited: frozenset[str],
     settings: Settings,
     links: Mapping[str, str],
 ) -> TabOut:
@@ -341,7 +385,9 @@ def _clients_out(
         if client is None:
             cols.set(row, "Credits left", None, RED)
             continue
-        if client.key in credits:
+        if client.key in unlimited:
+            cols.set(row, "Credits left", UNLIMITED, GREEN)
+        elif client.key in credits:
             n = credits[client.key]
             cols.set(row, "Credits left", n, credits_fill(n, settings.low_credit_threshold))
         if settings.balance_links:
@@ -361,9 +407,9 @@ def _packages_out(v: TabView, packages: PackageBook, results: Sequence[PackageRe
             continue
         color = PACKAGE_COLORS[r.status]
         cols.set(row, "Used", r.used)
-        cols.set(row, "Remaining", r.remaining)
+        cols.set(row, "Remaining", r.remaining_shown)
         cols.set(row, "Status", r.status.value, color)
-        cols.set(row, "Progress", progress(r.remaining, r.package.total), color)
+        cols.set(row, "Progress", package_progress(r), color)
     return cols.out(["Status", "Progress"], packages.fills)
 
 

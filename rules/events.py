@@ -11,11 +11,13 @@ now.
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
 from operator import attrgetter
 
-from rules.model import Event, PackageResult, RowProblem, SessionResult, Settings
+from rules.model import SHORT_OF_CREDITS, Event, PackageResult, RowProblem, SessionResult, Settings
 from rules.schema import PackageStatus, SessionStatus
 from rules.values import key
 from rules.words import plural
@@ -28,7 +30,7 @@ CLIENT_NOTICE_DAYS = 14
 
 def expiring_soon(result: PackageResult, today: date, settings: Settings) -> bool:
     expires = result.package.expires
-    if expires is None or result.remaining <= 0:
+    if expires is None or (result.remaining <= 0 and not result.package.unlimited):
         return False
     return 1 <= (expires - today).days <= settings.expiry_warning_days
 
@@ -96,17 +98,23 @@ def events(
             "used": r.used,
             "expires": p.expires.isoformat() if p.expires else None,
         }
+        if p.unlimited:
+            details["unlimited"] = 1
         if expiring_soon(r, today, settings):
             assert p.expires is not None
             days = (p.expires - today).days
+            left = (
+                "as an unlimited pass"
+                if p.unlimited
+                else f"with {plural(r.remaining, 'credit')} left"
+            )
             out.append(
                 Event(
                     "expiring_soon",
                     f"expiring:{p.id_key}:{p.expires.isoformat()}",
                     False,
                     PRACTITIONER,
-                    f"{about} expires on {p.expires.isoformat()} ({plural(days, 'day')}) "
-                    f"with {plural(r.remaining, 'credit')} left",
+                    f"{about} expires on {p.expires.isoformat()} ({plural(days, 'day')}) {left}",
                     {**details, "days_left": days},
                 )
             )
@@ -148,6 +156,7 @@ def events(
             out.extend(_client_package_notices(r, today, settings))
 
     notice_from = today - timedelta(days=CLIENT_NOTICE_DAYS)
+    low = settings.low_credit_threshold
 
     # Only these rows may have an event, and only they need a fingerprint.
     keyed = [
@@ -189,6 +198,31 @@ def events(
         if (
             client_notices
             and email
+            and s.status is SessionStatus.REJECTED
+            and s.reason in SHORT_OF_CREDITS
+            and s.used_up is not None
+            and notice_from <= s.session.date
+        ):
+            when = s.session.date.isoformat()
+            package = s.used_up
+            out.append(
+                Event(
+                    "client_rejected",
+                    f"client-rejected:{prints[s.row]}",
+                    False,
+                    email,
+                    f"Your {package} is used up: your session on {when} is not covered",
+                    {
+                        "client": s.session.client.name,
+                        "date": when,
+                        "package_id": s.package_id,
+                        "package": package,
+                    },
+                )
+            )
+        if (
+            client_notices
+            and email
             and s.status is SessionStatus.DEDUCTED
             and notice_from <= s.session.date <= today
         ):
@@ -200,7 +234,13 @@ def events(
                     False,
                     email,
                     f"Session on {when}: {s.note}",
-                    {"client": s.session.client.name, "date": when, "package_id": s.package_id},
+                    {
+                        "client": s.session.client.name,
+                        "date": when,
+                        "package_id": s.package_id,
+                        # Left low or used up by it: the notice carries the renewal link.
+                        "renew": int(_left_after(s.note) <= low),
+                    },
                 )
             )
 
@@ -220,6 +260,15 @@ def events(
     return out
 
 
+_LEFT = re.compile(r"(\d+) of \d+ left$")
+
+
+def _left_after(note: str) -> int | float:
+    """Credits left right after a deducted session, from its note (a pass: no end)."""
+    match = _LEFT.search(note)
+    return int(match.group(1)) if match else math.inf
+
+
 def _client_package_notices(r: PackageResult, today: date, settings: Settings) -> list[Event]:
     p = r.package
     out = []
@@ -234,16 +283,18 @@ def _client_package_notices(r: PackageResult, today: date, settings: Settings) -
             "total": p.total,
             "expires": p.expires.isoformat() if p.expires else None,
         }
+        if p.unlimited:
+            details["unlimited"] = 1
         if expiring_soon(r, today, settings):
             assert p.expires is not None
+            left = "" if p.unlimited else f" with {plural(r.remaining, 'session')} left"
             out.append(
                 Event(
                     "client_expiring",
                     f"client-expiring:{p.id_key}:{p.expires.isoformat()}:{client.key}",
                     False,
                     client.email,
-                    f"Your {p.display()} expires on {p.expires.isoformat()} "
-                    f"with {plural(r.remaining, 'session')} left",
+                    f"Your {p.display()} expires on {p.expires.isoformat()}{left}",
                     details,
                 )
             )

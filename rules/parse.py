@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from rules.model import BrokenPackage, Client, InputFill, Package, RowProblem, Settings, Template
-from rules.schema import BILLING_WORDS, Billing
+from rules.schema import BILLING_WORDS, UNLIMITED, Billing
 from rules.suggest import did_you_mean
 from rules.tabs import TabView
 from rules.values import (
@@ -152,6 +152,92 @@ def parse_clients(v: TabView) -> ClientBook:
     return book
 
 
+# --- Session types -------------------------------------------------------------
+
+
+@dataclass
+class TypeBook(ParsedTab):
+    """The Session types tab: each type's name and the credits one session uses."""
+
+    #: The workbook has a Session types tab: Type and For cells are read.
+    in_use: bool = False
+    #: The tab's own structural problem, if any (then no type can be used).
+    problem: str | None = None
+    by_key: dict[str, tuple[str, int]] = field(default_factory=dict)
+    broken: dict[str, str] = field(default_factory=dict)
+    names: list[str] = field(default_factory=list)
+
+    def find(self, typed: str) -> tuple[str, str, int] | str:
+        """(name, key, credits) of a typed type, or why it cannot be used."""
+        k = key(typed)
+        found = self.by_key.get(k)
+        if found is not None:
+            return found[0], k, found[1]
+        if self.problem is not None:
+            return f"the Session types tab cannot be used: {self.problem}"
+        if k in self.broken:
+            return f"'{typed}' has a problem ({self.broken[k]})"
+        return f"'{typed}' is not on the Session types tab{did_you_mean(typed, self.names)}"
+
+    def read_for(self, check: RowCheck, raw: object) -> tuple[frozenset[str], tuple[str, ...]]:
+        """A ``For`` cell: the keys and names of the types it lists (problems to ``check``)."""
+        keys: list[str] = []
+        names: list[str] = []
+        for typed in split_names(raw):
+            found = self.find(typed)
+            if isinstance(found, str):
+                check.add("For", found)
+            elif found[1] not in keys:
+                keys.append(found[1])
+                names.append(found[0])
+        return frozenset(keys), tuple(names)
+
+
+def _unique_name(
+    check: RowCheck, v: TabView, row: Sequence[object], column: str, first_row: dict[str, int]
+) -> tuple[object, str]:
+    """A name column that must be filled and unique on its tab: the raw cell and its text."""
+    raw = v.cell(row, column)
+    name = text(raw)
+    if raw is None:
+        check.add(column, "the name is blank")
+    elif key(name) in first_row:
+        check.add(column, f"'{name}' is already on row {first_row[key(name)]}")
+    return raw, name
+
+
+def parse_session_types(v: TabView | None, problem: str | None = None) -> TypeBook:
+    book = TypeBook(in_use=v is not None or problem is not None, problem=problem)
+    if v is None:
+        return book
+    first_row: dict[str, int] = {}
+    for row_no, row in each_row(v):
+        check = RowCheck(v.title, row_no)
+        raw_name, name = _unique_name(check, v, row, "Type", first_row)
+        credits = check.read("Credits", v.cell(row, "Credits"), parse_whole)
+        if raw_name is not None and key(name) not in first_row:
+            first_row[key(name)] = row_no
+            book.names.append(name)
+            if check.ok:
+                book.by_key[key(name)] = (name, credits or 1)
+            else:
+                reasons = "; ".join(p.message for p in check.problems)
+                book.broken[key(name)] = f"Session types row {row_no}: {reasons}"
+        book.record(check)
+    return book
+
+
+def parse_bought(raw: object) -> int:
+    """A ``Sessions`` cell: credits bought (a whole number >= 1), or 0 for ``Unlimited``."""
+    if isinstance(raw, str) and key(raw) == key(UNLIMITED):
+        return 0
+    return parse_whole(raw)
+
+
+def _per_week(raw: object) -> int:
+    return parse_whole(raw, minimum=1)
+
+
 # --- Templates -----------------------------------------------------------------
 
 
@@ -162,29 +248,34 @@ class TemplateBook(ParsedTab):
     names: list[str] = field(default_factory=list)
 
 
-def parse_templates(v: TabView | None) -> TemplateBook:
+def parse_templates(v: TabView | None, types: TypeBook | None = None) -> TemplateBook:
     book = TemplateBook()
+    types = types or TypeBook()
     if v is None:
         return book
     first_row: dict[str, int] = {}
     for row_no, row in each_row(v):
         check = RowCheck(v.title, row_no)
-        raw_name = v.cell(row, "Template")
-        name = text(raw_name)
-        if raw_name is None:
-            check.add("Template", "the name is blank")
-        elif key(name) in first_row:
-            check.add("Template", f"'{name}' is already on row {first_row[key(name)]}")
-        sessions = check.read("Sessions", v.cell(row, "Sessions"), parse_whole)
+        raw_name, name = _unique_name(check, v, row, "Template", first_row)
+        sessions = check.read("Sessions", v.cell(row, "Sessions"), parse_bought)
         if v.cell(row, "Sessions") is None:
             check.add("Sessions", "blank (type the number of sessions the template sells)")
         price = check.read("Price", v.cell(row, "Price"), parse_money)
         expiry = check.read("Expiry days", v.cell(row, "Expiry days"), _expiry_days)
+        if sessions == 0 and v.cell(row, "Expiry days") is None:
+            check.add("Expiry days", "blank (an unlimited pass needs Expiry days)")
+        for_names: tuple[str, ...] | None = None
+        raw_for = v.cell(row, "For") if types.in_use else None
+        if raw_for is not None:
+            for_names = types.read_for(check, raw_for)[1]
+        per_week = check.read("Per week", v.cell(row, "Per week"), _per_week)
         if raw_name is not None and key(name) not in first_row:
             first_row[key(name)] = row_no
             book.names.append(name)
             if check.ok and sessions is not None:
-                book.by_key[key(name)] = Template(row_no, name, sessions, price, expiry)
+                book.by_key[key(name)] = Template(
+                    row_no, name, sessions, price, expiry, sessions == 0, for_names, per_week
+                )
             else:
                 reasons = "; ".join(p.message for p in check.problems)
                 book.broken[key(name)] = f"Templates row {row_no}: {reasons}"
@@ -241,6 +332,7 @@ def parse_packages(
     settings: Settings,
     next_id: int,
     templates_problem: str | None = None,
+    types: TypeBook | None = None,
 ) -> PackageBook:
     """Validate the Packages rows, fill what the contract allows, assign IDs.
 
@@ -248,6 +340,7 @@ def parse_packages(
     highest ``P-`` ID anywhere in the workbook, so gaps are never reused.
     """
     book = PackageBook()
+    types = types or TypeBook()
     first_row: dict[str, int] = {}
 
     def read_date(raw: object) -> date:
@@ -286,7 +379,7 @@ def parse_packages(
                     hint = did_you_mean(typed, templates.names)
                     check.add("Template", f"'{typed}' is not on the Templates tab{hint}")
 
-        sessions = check.read("Sessions", v.cell(row, "Sessions"), parse_whole)
+        sessions = check.read("Sessions", v.cell(row, "Sessions"), parse_bought)
         if v.cell(row, "Sessions") is None:
             if template is not None:
                 sessions = template.sessions
@@ -302,6 +395,22 @@ def parse_packages(
         adjust = check.read(
             "Adjust", v.cell(row, "Adjust"), lambda raw: parse_whole(raw, minimum=None)
         )
+        unlimited = sessions == 0
+        if unlimited:
+            if v.cell(row, "Adjust") is not None:
+                check.add("Adjust", "an unlimited pass has no credits to add or take off")
+            if v.cell(row, "Expires") is None and not (template and template.expiry_days):
+                check.add("Expires", "an unlimited pass needs an Expires date")
+        for_keys: frozenset[str] | None = None
+        for_names: tuple[str, ...] = ()
+        raw_for = v.cell(row, "For") if types.in_use else None
+        if raw_for is not None:
+            for_keys, for_names = types.read_for(check, raw_for)
+        elif template is not None and template.for_types is not None and types.in_use:
+            for_keys, for_names = types.read_for(check, ", ".join(template.for_types))
+        per_week = check.read("Per week", v.cell(row, "Per week"), _per_week)
+        if v.cell(row, "Per week") is None and template is not None:
+            per_week = template.per_week
 
         shared: list[Client] = []
         shared_keys: set[str] = set()
@@ -342,10 +451,16 @@ def parse_packages(
             if not typed_name:
                 name = template.name
                 fills.append(InputFill(row_no, "Package", name, "text"))
-            if v.cell(row, "Sessions") is None:
+            if v.cell(row, "Sessions") is None and template.unlimited:
+                fills.append(InputFill(row_no, "Sessions", UNLIMITED, "text"))
+            elif v.cell(row, "Sessions") is None:
                 fills.append(InputFill(row_no, "Sessions", template.sessions, "number"))
             if v.cell(row, "Price") is None and template.price is not None:
                 fills.append(InputFill(row_no, "Price", _number(template.price), "number"))
+            if raw_for is None and for_names and template.for_types is not None:
+                fills.append(InputFill(row_no, "For", ", ".join(for_names), "text"))
+            if v.cell(row, "Per week") is None and template.per_week is not None:
+                fills.append(InputFill(row_no, "Per week", template.per_week, "number"))
         if purchased is None:
             purchased = today
             fills.append(InputFill(row_no, "Purchased", today, "date"))
@@ -364,6 +479,10 @@ def parse_packages(
             expires=expires,
             adjust=adjust or 0,
             shared_with=tuple(shared),
+            unlimited=unlimited,
+            for_keys=for_keys,
+            for_names=for_names,
+            per_week=per_week,
         )
         book.valid.append(package)
         book.by_id.setdefault(package.id_key, package)

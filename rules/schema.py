@@ -23,6 +23,16 @@ class Column:
     #: first column lists them.
     choices: tuple[str, ...] = ()
     choices_from: str | None = None
+    #: The column of ``choices_from`` that lists the choices (default: the tab's
+    #: name in the singular, ``Clients`` -> ``Client``).
+    choices_column: str | None = None
+    #: ``init`` adds the column only where this tab is in the workbook (or the demo).
+    with_tab: str | None = None
+
+    @property
+    def source_column(self) -> str:
+        """The header of the column the dropdown's choices come from."""
+        return self.choices_column or (self.choices_from or "").rstrip("s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +40,9 @@ class Tab:
     name: str
     columns: tuple[Column, ...]
     required: bool = True
+    #: ``init`` adds the tab when it is missing; when False it only prepares the
+    #: tab where the practitioner made one (or the demo fills it).
+    created: bool = True
 
     @property
     def inputs(self) -> tuple[Column, ...]:
@@ -150,6 +163,8 @@ PACKAGES = Tab(
         Column("Expires", kind="date"),
         Column("Adjust", kind="number"),
         Column("Shared with"),
+        Column("For"),
+        Column("Per week", kind="number"),
         Column("Used", computed=True, kind="number"),
         Column("Remaining", computed=True, kind="number"),
         Column("Status", computed=True),
@@ -165,6 +180,9 @@ SESSIONS = Tab(
         Column("Client", required=True, choices_from="Clients"),
         Column("Package ID"),
         Column("Outcome", choices=tuple(o.value for o in Outcome)),
+        Column(
+            "Type", choices_from="Session types", choices_column="Type", with_tab="Session types"
+        ),
         Column("Notes"),
         Column("Status", computed=True),
         Column(SYNC_NOTE, computed=True),
@@ -178,10 +196,25 @@ TEMPLATES = Tab(
         Column("Sessions", required=True, kind="number"),
         Column("Price", kind="number"),
         Column("Expiry days", kind="number"),
+        Column("For"),
+        Column("Per week", kind="number"),
     ),
     required=False,
 )
 
+SESSION_TYPES = Tab(
+    "Session types",
+    (
+        Column("Type", required=True),
+        Column("Credits", kind="number"),
+    ),
+    required=False,
+    created=False,
+)
+
+#: What a ``Sessions`` cell holds for a time-based pass (compared case-insensitively).
+UNLIMITED = "Unlimited"
+
 DASHBOARD = "Dashboard"
 
-TABS: tuple[Tab, ...] = (CLIENTS, PACKAGES, SESSIONS, TEMPLATES)
+TABS: tuple[Tab, ...] = (CLIENTS, PACKAGES, SESSIONS, TEMPLATES, SESSION_TYPES)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from rules.model import Package
+from rules.model import Package, PackageResult
 from rules.schema import AMBER, GREEN, RED, PackageStatus
 
 BAR_CELLS = 10
@@ -12,9 +12,14 @@ FULL, EMPTY = "▰", "▱"
 
 
 def package_status(package: Package, remaining: int, today: date, low: int) -> PackageStatus:
-    """Evaluated in the contract's order: Expired, Exhausted, Low, Active."""
+    """Evaluated in the contract's order: Expired, Exhausted, Low, Active.
+
+    An unlimited pass is never Exhausted nor Low.
+    """
     if package.expires is not None and today >= package.expires:
         return PackageStatus.EXPIRED
+    if package.unlimited:
+        return PackageStatus.ACTIVE
     if remaining == 0:
         return PackageStatus.EXHAUSTED
     if remaining <= low:
@@ -38,6 +43,15 @@ def progress(remaining: int, total: int) -> str:
     if remaining < total:
         full = min(full, cells - 1)
     return f"{FULL * full}{EMPTY * (cells - full)} {remaining}/{total}"
+
+
+def package_progress(result: PackageResult) -> str:
+    """The Progress cell: a bar of credits left, or a pass's term and credits used."""
+    p = result.package
+    if p.unlimited:
+        until = p.expires.isoformat() if p.expires else "?"
+        return f"unlimited until {until} · {result.used} used"
+    return progress(result.remaining, p.total)
 
 
 def credits_fill(credits: int, low: int) -> str:

@@ -167,7 +167,7 @@ def messages_for(
         dedupe = f"notice:{event.key}" + (f":{timestamp(now)}" if event.rearm else "")
         try:
             message = build(
-                render_notice(event, facts, link=link),
+                render_notice(event, facts, link=link, renew_url=config.notify.renew_url),
                 dedupe_key=dedupe,
                 sender=config.email.sender,
                 to=[event.audience],

@@ -131,6 +131,15 @@ class ReportConfig(_Section):
 
 class NotifyConfig(_Section):
     clients: bool = False
+    #: Where a client buys more sessions: in low and used-up notices and on the balance page.
+    renew_url: str | None = None
+
+    @field_validator("renew_url")
+    @classmethod
+    def _renew(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError(f"'{value}' is not an http(s) address")
+        return value
 
 
 class BalanceConfig(_Section):

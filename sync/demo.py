@@ -5,7 +5,11 @@ runs: a 5-session pack after three sessions (2 left, amber), a pack used up
 with a sixth session rejected, one expiring within the week, one expired with
 credits left, a per-session and a monthly client, a template-made package, a
 family package shared between two clients, and one typo for the sync to catch.
-IDs and package choices are left blank for the first sync to fill in.
+With session types: a client with a 1-on-1 pack that a group class cannot draw
+on, a group pack that takes the classes instead, and a 90-minute massage that
+uses two credits; and a monthly unlimited pass with a limit of three classes a
+week, whose fourth class in one week (naming the pass by its name) is rejected.
+Other IDs and package choices are left blank for the first sync to fill in.
 """
 
 from __future__ import annotations
@@ -22,6 +26,26 @@ def demo_rows(today: date) -> dict[str, Sequence[Mapping[str, object]]]:
         {"Template": "5-Session Pack", "Sessions": 5, "Price": 250, "Expiry days": 90},
         {"Template": "10-Session Pack", "Sessions": 10, "Price": 450, "Expiry days": 180},
         {"Template": "Intro Pack", "Sessions": 3, "Price": 99, "Expiry days": 30},
+        {
+            "Template": "Group 10-Class Pass",
+            "Sessions": 10,
+            "Price": 150,
+            "Expiry days": 120,
+            "For": "Group",
+        },
+        {
+            "Template": "Monthly Unlimited",
+            "Sessions": "Unlimited",
+            "Price": 120,
+            "Expiry days": 30,
+            "For": "Group",
+            "Per week": 3,
+        },
+    ]
+    session_types = [
+        {"Type": "1-on-1", "Credits": 1},
+        {"Type": "Group", "Credits": 1},
+        {"Type": "Massage 90", "Credits": 2},
     ]
     clients = [
         {"Client": "Maya Patel", "Email": "maya@example.com", "Billing": "Package"},
@@ -33,6 +57,8 @@ def demo_rows(today: date) -> dict[str, Sequence[Mapping[str, object]]]:
         {"Client": "Priya Shah", "Email": "priya@example.com"},
         {"Client": "Grace Kim", "Billing": "Per-session"},
         {"Client": "Daniel Okafor", "Billing": "Monthly"},
+        {"Client": "Ella Hughes", "Billing": "Package"},
+        {"Client": "Noah Williams", "Billing": "Package"},
     ]
     packages = [
         {
@@ -77,12 +103,27 @@ def demo_rows(today: date) -> dict[str, Sequence[Mapping[str, object]]]:
             "Shared with": "Bao Nguyen",
         },
         {"Client": "Priya Shah", "Template": "Intro Pack", "Purchased": ago(3)},
+        {
+            "Client": "Ella Hughes",
+            "Package": "10-Session Pack",
+            "Sessions": 10,
+            "For": "1-on-1, Massage 90",
+            "Price": 450,
+            "Purchased": ago(45),
+            "Expires": ago(45) + timedelta(days=180),
+        },
+        {"Client": "Ella Hughes", "Template": "Group 10-Class Pass", "Purchased": ago(21)},
+        {"Client": "Noah Williams", "Template": "Monthly Unlimited", "Purchased": ago(20)},
     ]
     sessions: list[dict[str, object]] = []
 
-    def log(client: str, *days: int, outcome: str = "Attended", notes: str = "") -> None:
+    def log(
+        client: str, *days: int, outcome: str = "Attended", notes: str = "", kind: str = ""
+    ) -> None:
         for d in days:
             row: dict[str, object] = {"Date": ago(d), "Client": client, "Outcome": outcome}
+            if kind:
+                row["Type"] = kind
             if notes:
                 row["Notes"] = notes
             sessions.append(row)
@@ -99,12 +140,29 @@ def demo_rows(today: date) -> dict[str, Sequence[Mapping[str, object]]]:
     log("Daniel Okafor", 3)
     log("Maya Patell", 2, notes="typed in a hurry")
     log("Priya Shah", 1)
+    log("Ella Hughes", 40, 26, kind="1-on-1")
+    log("Ella Hughes", 19, 12, 5, kind="Group")
+    log("Ella Hughes", 12, kind="Massage 90", notes="90 minutes: two credits")
+    # Four classes in one Monday-to-Sunday week on a pass allowing three.
+    week = ago(13) - timedelta(days=ago(13).weekday())
+    log("Noah Williams", *((today - week).days - n for n in range(3)), kind="Group")
+    sessions.append(
+        {
+            "Date": week + timedelta(days=3),
+            "Client": "Noah Williams",
+            "Package ID": "Monthly Unlimited",
+            "Type": "Group",
+            "Notes": "a fourth class that week",
+        }
+    )
+    log("Noah Williams", 3, kind="Group")
     sessions.sort(key=lambda r: r["Date"])  # type: ignore[arg-type,return-value]
     return {
         "Clients": clients,
         "Packages": packages,
         "Sessions": sessions,
         "Templates": templates,
+        "Session types": session_types,
     }
 
 

@@ -143,7 +143,7 @@ def same(old: object, new: Value, kind: CellKind, numbers_are_dates: bool) -> bo
     """Whether the cell already shows ``new`` as a cell of the right kind."""
     if new is None:
         return is_blank(old)
-    if kind == "number":
+    if kind == "number" and not isinstance(new, str):
         return (
             isinstance(old, int | float)
             and not isinstance(old, bool)

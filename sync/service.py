@@ -104,7 +104,13 @@ def sync_once(
     )
     report.alerts = counts.as_dict()
     if config.balance.enabled:
-        publish(report.result, store, now(), timezone=report.timezone)
+        publish(
+            report.result,
+            store,
+            now(),
+            timezone=report.timezone,
+            renew_url=config.notify.renew_url,
+        )
     record_cycle(store, report, started, counts)
     return report
 

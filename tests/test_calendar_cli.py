@@ -116,11 +116,12 @@ def test_the_demo_logs_the_bookings_of_the_ics_file_beside_its_workbook(tmp_path
     ws = openpyxl.load_workbook(tmp_path / "practice.xlsx")["Sessions"]
     rows = list(ws.iter_rows(values_only=True))
     header = list(rows[0])
-    assert header[:8] == [
+    assert header[:9] == [
         "Date",
         "Client",
         "Package ID",
         "Outcome",
+        "Type",
         "Notes",
         "Event",
         "Status",

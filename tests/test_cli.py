@@ -64,7 +64,7 @@ def test_version() -> None:
 
 def test_init_demo_creates_every_tab(practice: Path) -> None:
     wb = openpyxl.load_workbook(practice.parent / "practice.xlsx")
-    assert wb.sheetnames == ["Clients", "Packages", "Sessions", "Templates"]
+    assert wb.sheetnames == ["Clients", "Packages", "Sessions", "Templates", "Session types"]
     assert wb["Sessions"].freeze_panes == "A2"
     assert wb["Packages"]["B2"].value == "Maya Patel"
 
@@ -106,12 +106,12 @@ def test_sync_prints_the_summary_and_second_sync_changes_nothing(practice: Path)
     result = invoke("sync", "--config", str(practice))
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
     out = result.output  # type: ignore[attr-defined]
-    assert "rows read:   Clients 9, Packages 6, Sessions 28, Templates 3" in out
-    assert "packages:    1 Expired, 1 Exhausted, 2 Low, 2 Active" in out
-    assert "sessions:    23 deducted, 3 not deducted, 1 rejected, 1 invalid" in out
+    assert "rows read:   Clients 11, Packages 9, Sessions 39, Templates 5, Session types 3" in out
+    assert "packages:    1 Expired, 1 Exhausted, 2 Low, 5 Active" in out
+    assert "sessions:    33 deducted, 3 not deducted, 2 rejected, 1 invalid" in out
     assert "problems:    1 row with problems" in out
     assert "(did you mean 'Maya Patel'?)" in out
-    assert "cells:       185 changed" in out
+    assert "cells:       247 changed" in out
     again = invoke("sync", "--config", str(practice))
     assert "cells:       0 changed" in again.output  # type: ignore[attr-defined]
 
@@ -123,8 +123,8 @@ def test_dry_run_prints_cell_by_cell_and_writes_nothing(practice: Path) -> None:
     assert result.exit_code == 0  # type: ignore[attr-defined]
     out = result.output  # type: ignore[attr-defined]
     assert "would change:" in out
-    assert "  Packages!K2: (blank) -> 3" in out
-    assert "  Packages!M2: (blank) -> Low, color amber" in out
+    assert "  Packages!M2: (blank) -> 3" in out
+    assert "  Packages!O2: (blank) -> Low, color amber" in out
     assert "  Packages!A2: (blank) -> P-0001 (filled blank input)" in out
     assert workbook.read_bytes() == before
 
@@ -133,11 +133,17 @@ def test_json_summary_parses(practice: Path) -> None:
     result = invoke("sync", "--json", "--config", str(practice))
     assert result.exit_code == 0  # type: ignore[attr-defined]
     data = json.loads(result.stdout)  # type: ignore[attr-defined]
-    assert data["rows_read"] == {"Clients": 9, "Packages": 6, "Sessions": 28, "Templates": 3}
-    assert data["cells_changed"] == 185
+    assert data["rows_read"] == {
+        "Clients": 11,
+        "Packages": 9,
+        "Sessions": 39,
+        "Templates": 5,
+        "Session types": 3,
+    }
+    assert data["cells_changed"] == 247
     assert data["written"] is True
-    assert data["packages"] == {"Invalid": 0, "Expired": 1, "Exhausted": 1, "Low": 2, "Active": 2}
-    assert data["sessions"] == {"deducted": 23, "not_deducted": 3, "rejected": 1, "invalid": 1}
+    assert data["packages"] == {"Invalid": 0, "Expired": 1, "Exhausted": 1, "Low": 2, "Active": 5}
+    assert data["sessions"] == {"deducted": 33, "not_deducted": 3, "rejected": 2, "invalid": 1}
     assert data["rows_with_problems"] == 1
     assert {e["kind"] for e in data["events"]} == {
         "expiring_soon",
@@ -228,7 +234,7 @@ def test_python_dash_m_sync_is_the_same_command(practice: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["cells_changed"] == 185
+    assert json.loads(done.stdout)["cells_changed"] == 247
 
 
 def test_check_names_what_a_save_would_lose_and_exits_3(practice: Path) -> None:

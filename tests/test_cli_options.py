@@ -198,7 +198,7 @@ def test_after_the_name_wins_when_both_are_given(tmp_path: Path) -> None:
     wrong.write_text('[workbook]\npath = "nowhere.xlsx"\n')
     result = CliRunner().invoke(cli, ["--config", str(wrong), "sync", "--config", str(right)])
     assert result.exit_code == 0, result.output
-    assert "rows read:   Clients 9" in result.output
+    assert "rows read:   Clients 11" in result.output
     backwards = CliRunner().invoke(cli, ["--config", str(right), "sync", "--config", str(wrong)])
     assert backwards.exit_code == 3
     assert "nowhere.xlsx" in backwards.output

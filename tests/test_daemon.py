@@ -98,7 +98,7 @@ def session_status(workbook: Path, row: int) -> object:
         ws = openpyxl.load_workbook(workbook)["Sessions"]
     except Exception:  # caught mid-rename: try again
         return None
-    return ws.cell(row, 6).value
+    return ws.cell(row, 7).value
 
 
 def test_a_session_added_between_cycles_is_picked_up(daemon: Running, practice: Path) -> None:
@@ -157,7 +157,7 @@ def test_status_shows_what_the_cycles_did(daemon: Running, practice: Path) -> No
     daemon.wait_log("cycle ok", count=2)
     status = CliRunner().invoke(cli, ["status", "--config", str(practice)])
     assert status.exit_code == 0, status.output
-    assert "185 cells changed, 1 alert queued, 1 sent" in status.output
+    assert "247 cells changed, 1 alert queued, 1 sent" in status.output
     assert "alerts pending delivery: none" in status.output
 
 
@@ -187,5 +187,5 @@ def test_json_logs_one_object_per_line(practice: Path) -> None:
     lines = [json.loads(line) for line in running.log().splitlines() if line.strip()]
     cycles = [line for line in lines if "cycle" in line]
     assert cycles[0]["level"] == "info"
-    assert cycles[0]["cycle"]["rows_read"]["Sessions"] == 28
+    assert cycles[0]["cycle"]["rows_read"]["Sessions"] == 39
     assert lines[-1]["message"].startswith("stopped after")

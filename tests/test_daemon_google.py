@@ -64,8 +64,8 @@ def test_the_daemon_on_google_picks_up_sessions_and_survives_an_outage(tmp_path:
         fake.set_values(sid, "Sessions", f"A{row}", [[date_to_serial(date.today()), "Anh Nguyen"]])
         wait_for(
             lambda: (
-                len(fake.values(sid, "Sessions")[row - 1]) > 5
-                and fake.values(sid, "Sessions")[row - 1][5] == "Deducted"
+                len(fake.values(sid, "Sessions")[row - 1]) > 6
+                and fake.values(sid, "Sessions")[row - 1][6] == "Deducted"
             ),
             "the new session to be deducted",
         )
@@ -89,8 +89,8 @@ def test_the_daemon_on_google_picks_up_sessions_and_survives_an_outage(tmp_path:
         wait_for(lambda: "reachable again" in log.read_text(), "recovery", timeout=60)
         wait_for(
             lambda: (
-                len(fake.values(sid, "Sessions")[row]) > 5
-                and fake.values(sid, "Sessions")[row][5] == "Deducted"
+                len(fake.values(sid, "Sessions")[row]) > 6
+                and fake.values(sid, "Sessions")[row][6] == "Deducted"
             ),
             "the session typed during the outage",
         )

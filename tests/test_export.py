@@ -150,7 +150,7 @@ def test_export_to_xlsx_has_a_tab_per_table_with_real_dates_and_numbers(
     result = invoke("export", "--to", str(target), "--config", str(practice))
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
     out = result.output  # type: ignore[attr-defined]
-    assert f"wrote the ledger to {target}: 6 packages, 27 sessions, " in out
+    assert f"wrote the ledger to {target}: 9 packages, 38 sessions, " in out
     assert "note: 1 row with problems is not in the ledger until fixed" in out
     assert workbook.read_bytes() == before  # nothing written to the workbook
     assert not (practice.parent / "creditsheet-state.sqlite").exists()

@@ -62,7 +62,7 @@ def test_a_sync_by_hand_after_an_outage_sends_the_pending_email_once(tmp_path: P
         again = invoke("sync", "--config", str(config))
         assert "alerts:      0 queued, 0 sent, 0 pending" in again
     assert len(handler.messages) == 1
-    assert handler.messages[0]["Subject"] == "creditsheet: 7 things need your attention"
+    assert handler.messages[0]["Subject"] == "creditsheet: 8 things need your attention"
     assert pending(config) == 0
     assert "alerts pending delivery: none" in invoke("status", "--config", str(config))
 
@@ -72,7 +72,7 @@ def test_the_daemon_keeps_its_backoff_until_a_test_email_gets_through(tmp_path: 
     config = practice(tmp_path, port, interval=1)
     daemon = Running(config)
     try:
-        daemon.wait_log("could not send 'creditsheet: 7 things need your attention'")
+        daemon.wait_log("could not send 'creditsheet: 8 things need your attention'")
         handler = Recorder()
         with smtp_server(handler, port=port):
             # The server is back, but the digest's next try is 30 s or more away:
@@ -91,7 +91,7 @@ def test_the_daemon_keeps_its_backoff_until_a_test_email_gets_through(tmp_path: 
         subjects = [m["Subject"] for m in handler.messages]
         assert subjects == [
             "creditsheet test email",
-            "creditsheet: 7 things need your attention",
+            "creditsheet: 8 things need your attention",
         ]
         assert pending(config) == 0
     finally:

@@ -29,8 +29,16 @@ BASE = date(2026, 6, 1)
 days = st.integers(min_value=0, max_value=200)
 
 
+TYPES = [{"Type": "1-on-1"}, {"Type": "Group", "Credits": 1}, {"Type": "Massage 90", "Credits": 2}]
+TYPE_NAMES = ["", "1-on-1", "Group", "Massage 90"]
+
+
 @st.composite
-def workbooks(draw: st.DrawFn, *, typed_ids: bool = False, distinct: bool = False) -> dict:
+def workbooks(
+    draw: st.DrawFn, *, typed_ids: bool = False, distinct: bool = False, kinds: bool = False
+) -> dict:
+    """A generated workbook; ``kinds``: with session types, ``For``, ``Per week`` and
+    unlimited passes."""
     n_clients = draw(st.integers(1, 4))
     clients = [
         {
@@ -60,6 +68,17 @@ def workbooks(draw: st.DrawFn, *, typed_ids: bool = False, distinct: bool = Fals
             row["Adjust"] = draw(st.integers(-3, 2))
         if draw(st.booleans()):
             row["Shared with"] = NAMES[draw(st.integers(0, n_clients - 1))]
+        if kinds:
+            if draw(st.integers(0, 3)) == 0:
+                row["Sessions"] = "Unlimited"
+                row.pop("Adjust", None)
+                start = BASE + timedelta(days=purchase_days[i])
+                row["Expires"] = start + timedelta(days=draw(st.integers(1, 60)))
+            if draw(st.booleans()):
+                listed = draw(st.lists(st.sampled_from(TYPE_NAMES[1:]), min_size=1, max_size=2))
+                row["For"] = ", ".join(listed)
+            if draw(st.integers(0, 2)) == 0:
+                row["Per week"] = draw(st.integers(1, 3))
         packages.append(row)
     n_sessions = draw(st.integers(0, 20))
     session_days = (
@@ -76,8 +95,21 @@ def workbooks(draw: st.DrawFn, *, typed_ids: bool = False, distinct: bool = Fals
         }
         if n_packages and draw(st.integers(0, 3)) == 0:
             srow["Package ID"] = f"P-{draw(st.integers(1, n_packages)):04d}"
+        if kinds:
+            srow["Type"] = draw(st.sampled_from(TYPE_NAMES))
         sessions.append(srow)
-    return {"clients": clients, "packages": packages, "sessions": sessions}
+    return {
+        "clients": clients,
+        "packages": packages,
+        "sessions": sessions,
+        "types": TYPES if kinds else None,
+    }
+
+
+def of(wb: dict, **changed: list) -> dict:
+    """The workbook's tables, with some tabs' rows replaced."""
+    rows = {**wb, **changed}
+    return tables(rows["clients"], rows["packages"], rows["sessions"], types=rows["types"])
 
 
 def computed(result: Result) -> dict[tuple[str, int, str], object]:
@@ -196,3 +228,121 @@ def test_shuffling_rows_changes_no_result(wb: dict, rnd: random.Random) -> None:
     for rows in shuffled:
         rnd.shuffle(rows)
     assert outcome(*shuffled) == before
+
+
+# --- with session types, credit costs, weekly limits and unlimited passes ---------------
+
+
+def only_the_row_differs(with_bad: dict, blank: dict, tab: str, row: int) -> None:
+    """The bad row is Invalid, and every other cell is as if the row were blank."""
+    a = computed(compute(with_bad, today=TODAY))
+    b = computed(compute(blank, today=TODAY))
+    assert a[(tab, row, "Status")] == "Invalid"
+    assert {k: v for k, v in a.items() if k[:2] != (tab, row)} == {
+        k: v for k, v in b.items() if k[:2] != (tab, row)
+    }
+
+
+@PROPERTY
+@given(workbooks(kinds=True))
+def test_with_types_and_passes_a_second_sync_changes_nothing(wb: dict) -> None:
+    backend = MemoryBackend(of(wb))
+    config = Config()
+    clock = lambda: datetime(2026, 11, 20, 12, tzinfo=UTC)  # noqa: E731
+    first = run_cycle(config, backend, now=clock)
+    second = run_cycle(config, backend, now=clock)
+    assert not second.plan, second.plan
+    assert computed(first.result) == computed(second.result)
+
+
+@PROPERTY
+@given(workbooks(kinds=True), st.data())
+def test_with_types_a_bad_session_row_changes_no_other_row(wb: dict, data: st.DataObject) -> None:
+    if not wb["sessions"]:
+        return
+    at = data.draw(st.integers(0, len(wb["sessions"]) - 1))
+    bad = {**wb["sessions"][at], "Type": data.draw(st.sampled_from(["Yoga", "Gruop", "x"]))}
+    blank = [dict(s) for s in wb["sessions"]]
+    blank[at] = {"Package ID": bad["Package ID"]} if "Package ID" in bad else {}
+    with_bad = [dict(s) for s in wb["sessions"]]
+    with_bad[at] = bad
+    only_the_row_differs(of(wb, sessions=with_bad), of(wb, sessions=blank), "Sessions", at + 2)
+
+
+@PROPERTY
+@given(workbooks(kinds=True), st.data())
+def test_with_types_a_bad_package_row_changes_no_row_that_does_not_draw_on_it(
+    wb: dict, data: st.DataObject
+) -> None:
+    candidates = [i for i, p in enumerate(wb["packages"]) if "Package ID" not in p]
+    if not candidates:
+        return
+    at = data.draw(st.sampled_from(candidates))
+    spoilt = data.draw(
+        st.sampled_from(
+            [{"For": "Yoga"}, {"Per week": 0}, {"Sessions": "Unlimited", "Expires": None}]
+        )
+    )
+    with_bad = [dict(p) for p in wb["packages"]]
+    with_bad[at] = {**wb["packages"][at], **spoilt}
+    blank = [dict(p) for p in wb["packages"]]
+    blank[at] = {}
+    only_the_row_differs(of(wb, packages=with_bad), of(wb, packages=blank), "Packages", at + 2)
+
+
+@PROPERTY
+@given(workbooks(kinds=True))
+def test_used_is_the_credits_of_the_deducted_sessions_and_remaining_never_negative(
+    wb: dict,
+) -> None:
+    r = compute(of(wb), today=TODAY)
+    credits = {"massage 90": 2}
+    by_package: dict[str, int] = {}
+    weekly: dict[tuple[str, int], int] = {}
+    for s in r.sessions:
+        if s.status is not SessionStatus.DEDUCTED:
+            continue
+        assert s.session is not None and s.package_id is not None
+        cost = credits.get((s.session.type_key or ""), 1)
+        assert s.session.credits == cost
+        by_package[s.package_id] = by_package.get(s.package_id, 0) + cost
+        week = (s.session.date.toordinal() - 1) // 7
+        weekly[(s.package_id, week)] = weekly.get((s.package_id, week), 0) + 1
+    for p in r.packages:
+        assert p.used == by_package.get(p.package.id, 0)
+        assert p.remaining >= 0
+        if not p.package.unlimited:
+            assert p.used <= max(p.package.total, 0)
+        if p.package.per_week is not None:
+            assert all(
+                n <= p.package.per_week for (pid, _), n in weekly.items() if pid == p.package.id
+            )
+
+
+@PROPERTY
+@given(workbooks(kinds=True))
+def test_no_session_is_paid_by_a_package_whose_for_excludes_its_type(wb: dict) -> None:
+    r = compute(of(wb), today=TODAY)
+    packages = {p.package.id: p.package for p in r.packages}
+    for s in r.sessions:
+        if s.status is SessionStatus.DEDUCTED:
+            assert s.session is not None and s.package_id is not None
+            package = packages[s.package_id]
+            assert package.pays_for(s.session.type_key)
+            if package.for_keys is not None:
+                assert s.session.type_key in package.for_keys
+            if package.unlimited:
+                assert package.expires is not None
+                assert package.purchased <= s.session.date < package.expires
+
+
+@PROPERTY
+@given(workbooks())
+def test_a_one_credit_type_on_every_session_changes_no_result(wb: dict) -> None:
+    # The typed path (TypedSession, credits read) and the plain one agree where they must.
+    typed = [{**s, "Type": "Any"} for s in wb["sessions"]]
+    plain = computed(compute(tables(wb["clients"], wb["packages"], wb["sessions"]), today=TODAY))
+    with_type = computed(
+        compute(tables(wb["clients"], wb["packages"], typed, types=[{"Type": "Any"}]), today=TODAY)
+    )
+    assert with_type == plain

@@ -12,7 +12,7 @@ from datetime import date
 
 from rules.engine import compute
 from rules.model import PackageResult, Result, SessionResult, Settings, Table
-from rules.schema import CLIENTS, PACKAGES, SESSIONS, TEMPLATES, Tab
+from rules.schema import CLIENTS, PACKAGES, SESSION_TYPES, SESSIONS, TEMPLATES, Tab
 
 TODAY = date(2026, 11, 20)
 
@@ -31,6 +31,7 @@ def tables(
     packages: Sequence[Row] = (),
     sessions: Sequence[Row] = (),
     templates: Sequence[Row] | None = None,
+    types: Sequence[Row] | None = None,
 ) -> dict[str, Table]:
     out = {
         "Clients": table(CLIENTS, clients),
@@ -39,6 +40,8 @@ def tables(
     }
     if templates is not None:
         out["Templates"] = table(TEMPLATES, templates)
+    if types is not None:
+        out["Session types"] = table(SESSION_TYPES, types)
     return out
 
 
@@ -95,11 +98,12 @@ def run(
     *,
     today: date = TODAY,
     settings: Settings | None = None,
+    types: Sequence[Row] | None = None,
     **kwargs: object,
 ) -> Run:
     return Run(
         compute(
-            tables(clients, packages, sessions, templates),
+            tables(clients, packages, sessions, templates, types),
             today=today,
             settings=settings or Settings(),
             **kwargs,  # type: ignore[arg-type]

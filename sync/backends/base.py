@@ -8,8 +8,8 @@ one shared contract test suite.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from rules.model import Table, Value
@@ -176,6 +176,17 @@ class Layout:
     #: Tab name -> rows keyed by column name.
     demo: Mapping[str, Sequence[Mapping[str, object]]] = field(default_factory=dict)
     balance_links: bool = False
+
+    def present(self, exists: Callable[[str], bool]) -> tuple[Tab, ...]:
+        """The tabs to prepare: a tab ``init`` does not create only where it exists
+        (``exists(name)``) or demo rows go into it; and a column that belongs with a tab
+        (``Sessions.Type`` with ``Session types``) only where that tab is prepared too."""
+        tabs = [t for t in self.tabs if t.created or t.name in self.demo or exists(t.name)]
+        names = {t.name for t in tabs}
+        return tuple(
+            replace(t, columns=tuple(c for c in t.columns if c.with_tab in (None, *names)))
+            for t in tabs
+        )
 
 
 class Backend(Protocol):

@@ -1575,9 +1575,10 @@ class _Setup:
     def build(self) -> list[dict[str, Any]]:
         if self.layout.demo:
             self._refuse_filled_tabs()
-        for tab in self.layout.tabs:
+        tabs = self.layout.present(lambda name: self.meta.find(name) is not None)
+        for tab in tabs:
             self._tab(tab)
-        for tab in self.layout.tabs:
+        for tab in tabs:
             self._dropdowns(tab)
             self._protect(tab)
         if self.layout.demo:
@@ -1680,9 +1681,7 @@ class _Setup:
             else:
                 assert column.choices_from is not None
                 source = self.tabs.get(column.choices_from)
-                source_at = self.index.get(column.choices_from, {}).get(
-                    key(column.choices_from.rstrip("s"))
-                )
+                source_at = self.index.get(column.choices_from, {}).get(key(column.source_column))
                 if source is None or source_at is None:
                     continue
                 letter = column_letter(source_at)

@@ -270,9 +270,10 @@ class XlsxBackend:
             wb.remove(wb.active)
             done.append(f"created {self.path}")
         sheets = {}
-        for tab in layout.tabs:
+        tabs = layout.present(lambda name: _find_sheet(wb, name) is not None)
+        for tab in tabs:
             sheets[tab.name] = _prepare_tab(wb, tab, layout.balance_links, done)
-        for tab in layout.tabs:
+        for tab in tabs:
             _dropdowns(sheets, tab, done)
         if layout.demo:
             _fill_demo(sheets, layout, done)
@@ -676,7 +677,7 @@ def _dropdowns(sheets: Mapping[str, Worksheet], tab: Tab, done: list[str]) -> No
             source = sheets.get(column.choices_from)
             if source is None:
                 continue
-            source_at = _header_index(source).get(key(column.choices_from.rstrip("s")))
+            source_at = _header_index(source).get(key(column.source_column))
             if source_at is None:
                 continue
             src = get_column_letter(source_at + 1)

@@ -64,6 +64,13 @@ class PackageLine:
     shared: bool
     #: ISO dates of the sessions deducted from it by *this* client, oldest first.
     dates: tuple[str, ...]
+    #: A time-based pass: any number of sessions until it expires.
+    unlimited: bool = False
+    #: Credits used on it (by everyone who shares it).
+    used: int = 0
+    #: What it holds, in the client's words: ``session``, or ``credit`` where it pays for
+    #: a session type that uses more than one.
+    unit: str = "session"
 
     @property
     def expired(self) -> bool:
@@ -84,11 +91,24 @@ class ClientPage:
     #: The sync's "today" (ISO), which ``days_left`` counts from.
     today: str
     packages: tuple[PackageLine, ...]
+    #: Where the client buys more sessions (``[notify] renew_url``), if set.
+    renew_url: str | None = None
 
     @property
     def credits_left(self) -> int:
         """Credits left over the packages that are not expired."""
-        return sum(p.remaining for p in self.packages if not p.expired)
+        return sum(p.remaining for p in self.packages if not p.expired and not p.unlimited)
+
+    @property
+    def unlimited(self) -> bool:
+        """The client may draw on an unlimited pass that has not expired."""
+        return any(p.unlimited and not p.expired for p in self.packages)
+
+    @property
+    def unit(self) -> str:
+        """``credit`` when a package not expired counts credits, else ``session``."""
+        live = [p for p in self.packages if not p.expired and not p.unlimited]
+        return "credit" if any(p.unit == "credit" for p in live) else "session"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
@@ -103,10 +123,13 @@ class ClientPage:
             packages=tuple(
                 PackageLine(**{**p, "dates": tuple(p["dates"])}) for p in data["packages"]
             ),
+            renew_url=data.get("renew_url"),
         )
 
 
-def pages_of(result: Result, now: datetime) -> dict[str, ClientPage]:
+def pages_of(
+    result: Result, now: datetime, *, renew_url: str | None = None
+) -> dict[str, ClientPage]:
     """Client key -> that client's page, for every client the result knows of.
 
     Those are the package-billed clients, and any client who owns, shares or
@@ -140,15 +163,18 @@ def pages_of(result: Result, now: datetime) -> dict[str, ClientPage]:
             updated=stamp,
             today=today.isoformat(),
             packages=tuple(
-                _line(r, sorted(mine.get((k, r.package.id_key), [])), today)
+                _line(r, sorted(mine.get((k, r.package.id_key), [])), today, result.credit_packages)
                 for r in sorted(drawable.get(k, []), key=_order)
             ),
+            renew_url=renew_url,
         )
         for k, name in names.items()
     }
 
 
-def _line(r: PackageResult, dates: list[date], today: date) -> PackageLine:
+def _line(
+    r: PackageResult, dates: list[date], today: date, credit_packages: frozenset[str]
+) -> PackageLine:
     p = r.package
     return PackageLine(
         name=p.display(),
@@ -160,6 +186,9 @@ def _line(r: PackageResult, dates: list[date], today: date) -> PackageLine:
         days_left=(p.expires - today).days if p.expires else None,
         shared=bool(p.shared_with),
         dates=tuple(d.isoformat() for d in dates),
+        unlimited=p.unlimited,
+        used=r.used,
+        unit="credit" if p.id_key in credit_packages else "session",
     )
 
 

@@ -18,7 +18,12 @@ from sync.state import StateStore
 
 
 def publish(
-    result: Result, store: StateStore, now: datetime, *, timezone: str | None = None
+    result: Result,
+    store: StateStore,
+    now: datetime,
+    *,
+    timezone: str | None = None,
+    renew_url: str | None = None,
 ) -> int:
     """Replace the published pages with this result's; how many were published.
 
@@ -28,6 +33,6 @@ def publish(
     if result.blocked:
         return 0
     stamped = now.astimezone(ZoneInfo(timezone)) if timezone else now
-    pages = pages_of(result, stamped)
+    pages = pages_of(result, stamped, renew_url=renew_url)
     store.replace_balance_pages({k: page.to_json() for k, page in pages.items()}, now)
     return len(pages)
