@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from datetime import UTC, date, datetime
 
@@ -46,9 +47,22 @@ def now() -> datetime:
 
 
 def layout(config: Config, *, demo_for: date | None = None) -> Layout:
-    """The tabs ``init`` prepares, with the demo practice dated around ``demo_for``."""
+    """The tabs ``init`` prepares, with the demo practice dated around ``demo_for``.
+
+    The tabs hold exactly the columns to prepare: a column the config leaves off
+    (``Balance link`` without the balance page) is not in them.
+    """
+    tabs = tuple(
+        dataclasses.replace(
+            tab,
+            columns=tuple(
+                c for c in tab.columns if c.name != "Balance link" or config.balance.enabled
+            ),
+        )
+        for tab in TABS
+    )
     return Layout(
-        tabs=TABS,
+        tabs=tabs,
         demo=demo_rows(demo_for) if demo_for else {},
         balance_links=config.balance.enabled,
     )

@@ -95,19 +95,6 @@ class TabContent:
 
 
 @dataclass(frozen=True, slots=True)
-class ColumnFills:
-    """The colors a computed column should show (row ``i + 2`` at ``fills[i]``).
-
-    Carried for backends whose read cannot see colors: whenever such a
-    backend writes anyway, it repairs every cell whose color differs.
-    """
-
-    tab: str
-    col: int  # 0-based
-    fills: Sequence[str | None]
-
-
-@dataclass(frozen=True, slots=True)
 class AppendedCell:
     """One cell of a new row: ``col`` is 0-based."""
 
@@ -138,8 +125,6 @@ class WritePlan:
     headers: tuple[HeaderChange, ...] = ()
     cells: tuple[CellChange, ...] = ()
     tabs: tuple[TabContent, ...] = ()
-    #: Not changes by themselves: colors to repair if the backend writes at all.
-    fills: tuple[ColumnFills, ...] = ()
     #: New rows at the end of a tab, in order.
     appends: tuple[RowAppend, ...] = ()
 

@@ -56,7 +56,7 @@ from gspread.http_client import ParamsType
 from gspread.utils import extract_id_from_url
 
 from rules.model import Table, Value
-from rules.schema import DASHBOARD, PACKAGES, SESSIONS, TABS, CellKind, Column, Tab
+from rules.schema import DASHBOARD, PACKAGES, SESSIONS, TABS, CellKind, Tab
 from rules.tabs import column_letter
 from rules.values import date_to_serial, is_blank, key, text
 from sync.backends.base import (
@@ -80,6 +80,7 @@ from sync.backends.landed import (
     trimmed,
 )
 from sync.backends.retry import RetryingHTTPClient, RetryPolicy, SheetsUnreachable
+from sync.backends.setup import width as column_width
 from sync.keyfile import check_key_file
 
 log = logging.getLogger(__name__)
@@ -1577,7 +1578,7 @@ class _Setup:
             cell = _with_fill(_typed(column.name, "text")[0], HEADER_FILL)
             cell["userEnteredFormat"]["textFormat"] = {"bold": True}
             added[last] = cell
-            widths[last] = _width(column) * 7
+            widths[last] = column_width(column) * 7
             names.append(column.name)
         self.index[tab.name] = present
         if last + 1 > info.columns:
@@ -1724,15 +1725,6 @@ def _fill_gaps(
         for c in range(min(cols), max(cols)):
             out.setdefault((r, c), {})
     return out
-
-
-def _width(column: Column) -> int:
-    """Column width in characters, as the xlsx backend sets it."""
-    if column.name in ("Sync note", "Notes", "Shared with", "Balance link"):
-        return 36
-    if column.name == "Progress":
-        return 20
-    return max(12, len(column.name) + 4)
 
 
 def _add_sheet(info: TabInfo) -> dict[str, Any]:
