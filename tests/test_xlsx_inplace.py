@@ -221,7 +221,10 @@ def test_a_computed_cell_holding_a_formula_gets_its_value_and_leaves_the_calc_ch
     data = dict(parts(path))
     sheet_id = 2
     letter = openpyxl.utils.get_column_letter(col)
-    chain = f'<calcChain xmlns="{MAIN[1:-1]}"><c r="{letter}2" i="{sheet_id}"/><c r="B1" i="4"/></calcChain>'
+    chain = (
+        f'<calcChain xmlns="{MAIN[1:-1]}"><c r="{letter}2" i="{sheet_id}"/>'
+        '<c r="B1" i="4"/></calcChain>'
+    )
     out = io.BytesIO()
     with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         for item in source.infolist():
