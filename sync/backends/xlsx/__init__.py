@@ -56,6 +56,7 @@ from sync.backends.xlsx.package import (
     children,
     local,
     parse_xml,
+    root_prefix,
 )
 from sync.backends.xlsx.sheet import (
     Cell,
@@ -745,19 +746,26 @@ class _Edit:
     def finish(self) -> None:
         self.styles.save()
         self._calc_chain()
-        if self.values_written and self._has_formulas():
+        if self.values_written and not self._recalculates() and self._has_formulas():
             self._recalculate_on_open()
 
     def _has_formulas(self) -> bool:
         for entry in self.package.sheets():
             if not entry.part:
                 continue
-            data = self.sheets[entry.part].data if entry.part in self.sheets else None
-            if data is None:
+            if entry.part in self.sheets:
+                sheet = self.sheets[entry.part]
+                data, p = sheet.data, sheet.p
+            else:
                 data = self.package.read(entry.part)
-            if _FORMULA.search(data):
+                p = root_prefix(data)
+            if any(b"<" + p + b"f" + end in data for end in (b">", b" ", b"/")):
                 return True
         return False
+
+    def _recalculates(self) -> bool:
+        calc = child(self.package.workbook, "calcPr")
+        return calc is not None and calc.get("fullCalcOnLoad") in ("1", "true")
 
     def _recalculate_on_open(self) -> None:
         workbook = self.package.workbook

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import posixpath
 import re
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -72,6 +73,7 @@ class SheetEntry:
 
 class Package:
     def __init__(self, data: bytes) -> None:
+        self.data = data
         try:
             self.zip = zipfile.ZipFile(io.BytesIO(data))
             self.infos = self.zip.infolist()
@@ -144,6 +146,8 @@ class Package:
                 if info.filename in self.removed:
                     continue
                 data = self.changed.get(info.filename)
+                if data is None and self._copy_raw(out, info):
+                    continue
                 if data is None:
                     data = self.read(info.filename)
                 kept = zipfile.ZipInfo(info.filename, info.date_time)
@@ -151,14 +155,45 @@ class Package:
                 kept.external_attr = info.external_attr
                 kept.create_system = info.create_system
                 kept.comment = info.comment
-                kept.extra = b""
-                out.writestr(kept, data)
+                out.writestr(kept, data, compresslevel=_level(data))
             for name in self.added:
                 if name in self.removed:
                     continue
                 new = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
                 new.compress_type = zipfile.ZIP_DEFLATED
-                out.writestr(new, self.changed[name])
+                out.writestr(new, self.changed[name], compresslevel=_level(self.changed[name]))
+
+    def _copy_raw(self, out: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+        """Copy an untouched part's compressed bytes as they are (no unpacking and
+        packing again); False when its entry is one this copy does not handle."""
+        at = info.header_offset
+        header = self.data[at : at + 30]
+        if len(header) < 30 or header[:4] != b"PK\x03\x04" or info.flag_bits & 0x01:
+            return False
+        name_len, extra_len = struct.unpack("<HH", header[26:30])
+        start = at + 30 + name_len + extra_len
+        raw = self.data[start : start + info.compress_size]
+        if len(raw) != info.compress_size:
+            return False
+        entry = zipfile.ZipInfo(info.filename, info.date_time)
+        entry.compress_type = info.compress_type
+        entry.external_attr = info.external_attr
+        entry.create_system = info.create_system
+        entry.comment = info.comment
+        entry.flag_bits = info.flag_bits & ~0x08 & 0x0800  # sizes in the header; UTF-8 names
+        entry.CRC = info.CRC
+        entry.compress_size = info.compress_size
+        entry.file_size = info.file_size
+        fp = out.fp
+        assert fp is not None
+        entry.header_offset = fp.tell()
+        zip64 = info.file_size > zipfile.ZIP64_LIMIT or info.compress_size > zipfile.ZIP64_LIMIT
+        fp.write(entry.FileHeader(zip64))
+        fp.write(raw)
+        out.filelist.append(entry)
+        out.NameToInfo[entry.filename] = entry
+        out.start_dir = fp.tell()
+        return True
 
     # --- relationships ----------------------------------------------------
 
@@ -290,6 +325,12 @@ class Package:
         while self.find(pattern.format(n)) is not None:
             n += 1
         return pattern.format(n)
+
+
+def _level(data: bytes) -> int:
+    """How hard to pack a part: a large worksheet fast (a few per cent bigger), the rest
+    as usual."""
+    return 1 if len(data) > 4 << 20 else 6
 
 
 def resolve(folder: str, target: str) -> str:
