@@ -399,3 +399,47 @@ def test_a_workbook_part_that_is_not_xml_is_refused_in_plain_words(tmp_path: Pat
         match=r"^practice.xlsx cannot be read: its part xl/workbook.xml is damaged",
     ):
         XlsxBackend(path).read()
+
+
+def test_a_shared_formula_keeps_working_when_its_first_cell_is_overwritten(
+    tmp_path: Path,
+) -> None:
+    # Excel stores a formula dragged down a column once, in its first cell; the cells
+    # below refer to it. Overwriting that first cell hands the text to the next one.
+    path = tmp_path / "practice.xlsx"
+    practice(path)
+    wb = openpyxl.load_workbook(path)
+    packages = wb["Packages"]
+    packages.append(["P-0002", "Ann Lee", 3, date(2026, 10, 1), 90])
+    packages.append(["P-0003", "Ann Lee", 4, date(2026, 10, 1), 90])
+    packages["F1"] = "Used"
+    wb.save(path)
+    part = sheet_part(path, "Packages")
+    out = io.BytesIO()
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for item in source.infolist():
+            body = source.read(item.filename)
+            if item.filename == part:
+                cells = [
+                    b'<c r="F2"><f t="shared" ref="F2:F4" si="0">C2-C2</f><v>0</v></c>',
+                    b'<c r="F3"><f t="shared" si="0"/><v>0</v></c>',
+                    b'<c r="F4"><f t="shared" si="0"/><v>7</v></c>',
+                ]
+                for row, cell in zip((2, 3, 4), cells, strict=True):
+                    body = re.sub(
+                        rb'(<row r="%d"[^>]*>.*?)</row>' % row,
+                        lambda m, c=cell: m.group(1) + c + b"</row>",
+                        body,
+                        count=1,
+                        flags=re.S,
+                    )
+            z.writestr(item, body)
+    path.write_bytes(out.getvalue())
+    # P-0001's session makes F2 a 1 (overwritten), F3 stays 0, F4's stale 7 becomes 0.
+    report = sync(path)
+    assert report.outcome.written  # type: ignore[attr-defined]
+    written = {f"F{c.row}" for c in report.plan.cells if c.column == "Used" and c.set_value}  # type: ignore[attr-defined]
+    xml = dict(parts(path))[part]
+    assert written == {"F2", "F4"}
+    assert re.search(rb'<c r="F3"[^>]*><f t="shared" ref="F2:F4" si="0">C3-C3</f>', xml)
+    assert b'<c r="F4"' in xml and b"<v>7</v>" not in xml

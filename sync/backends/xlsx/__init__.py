@@ -26,10 +26,12 @@ import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from html import unescape
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
+from openpyxl.formula.translate import Translator
 from python_calamine import CalamineWorkbook, SheetTypeEnum
 
 from rules.model import Table, Value
@@ -70,6 +72,7 @@ from sync.backends.xlsx.sheet import (
     ranges,
     replace_rows,
     set_widths,
+    split_ref,
 )
 from sync.backends.xlsx.styles import Styles
 
@@ -415,6 +418,8 @@ class _Edit:
         #: (sheetId, cell reference) of formulas overwritten by values.
         self.formulas_gone: set[tuple[int, str]] = set()
         self.sheets_cleared: set[int] = set()
+        #: Per tab: the first cells of shared formulas overwritten, with their <f> attributes.
+        self.masters_gone: dict[str, list[tuple[Cell, dict[bytes, bytes]]]] = {}
         self.values_written = False
 
     # --- parts ---------------------------------------------------------------
@@ -501,6 +506,7 @@ class _Edit:
             self.writer.prefix = sheet.p
             self.put(tab, sheet.edit(edits[tab]))
             self.writer.prefix = b""
+            self._hand_over(tab)
             if tab in widths:
                 self.put(tab, set_widths(self.sheet(tab), widths[tab]))
         for content in plan.tabs:
@@ -529,7 +535,8 @@ class _Edit:
             if is_id_fill(change, SESSIONS.name) and key(text(change.new)) in withheld:
                 skipped[0] += 1
                 return None
-            self._note_formula(change.tab, existing)
+            if change.set_value:
+                self._note_formula(change.tab, existing)
             return writer.cell(
                 change.row,
                 change.col,
@@ -559,6 +566,61 @@ class _Edit:
         ref = existing.attrs.get(b"r")
         if ref is not None:
             self.formulas_gone.add((self.entry(tab).sheet_id, ref.decode()))
+        found = existing.formula()
+        if found and found.get(b"t") == b"shared" and b"ref" in found and ref is not None:
+            self.masters_gone.setdefault(tab, []).append((existing, found))
+
+    def _hand_over(self, tab: str) -> None:
+        """A shared formula whose first cell was overwritten: its next cell takes the
+        formula's text (moved to where it stands), so the cells after it keep theirs."""
+        for master, found in self.masters_gone.pop(tab, []):
+            body = master.body or b""
+            text_match = re.search(rb"<(?:[\w.-]+:)?f\b[^>]*>(.*?)</", body, re.S)
+            boxes = ranges(found[b"ref"])
+            if text_match is None or not boxes:
+                continue
+            formula = unescape(text_match.group(1).decode())
+            origin = master.attrs[b"r"].decode()
+            r1, _, r2, _ = boxes[0]
+            sheet = self.sheet(tab)
+            rows = sheet.locate(list(range(r1, r2 + 1)))
+            heir: Cell | None = None
+            for row in range(r1, r2 + 1):
+                start, end = rows[row]
+                if start == end:
+                    continue
+                for cell in sheet.cells(start, end)[1]:
+                    f = cell.formula()
+                    if f and f.get(b"t") == b"shared" and f.get(b"si") == found.get(b"si"):
+                        heir = cell
+                        break
+                if heir is not None:
+                    break
+            if heir is None or b"r" not in heir.attrs:
+                continue
+            target = heir.attrs[b"r"].decode()
+            moved = Translator("=" + formula, origin=origin).translate_formula(target)[1:]
+            element = b'<%sf t="shared" ref="%s" si="%s">%s</%sf>' % (
+                sheet.p,
+                found[b"ref"],
+                found.get(b"si", b"0"),
+                escape_text(moved),
+                sheet.p,
+            )
+            old_f = re.search(
+                rb"<(?:[\w.-]+:)?f\b[^>]*?(?:/>|>.*?</(?:[\w.-]+:)?f>)", heir.raw, re.S
+            )
+            if old_f is None:
+                continue
+            new_raw = heir.raw[: old_f.start()] + element + heir.raw[old_f.end() :]
+            place = heir
+
+            def swap(existing: Cell | None, left: Cell | None, raw: bytes = new_raw) -> bytes:
+                return raw
+
+            point = split_ref(place.attrs[b"r"])
+            assert point is not None
+            self.put(tab, sheet.edit({point[0]: {point[1]: swap}}))
 
     # --- tables ----------------------------------------------------------------
 
