@@ -443,3 +443,34 @@ def test_a_shared_formula_keeps_working_when_its_first_cell_is_overwritten(
     assert written == {"F2", "F4"}
     assert re.search(rb'<c r="F3"[^>]*><f t="shared" ref="F2:F4" si="0">C3-C3</f>', xml)
     assert b'<c r="F4"' in xml and b"<v>7</v>" not in xml
+
+
+def test_a_workbook_whose_parts_use_a_namespace_prefix_is_written_with_it(
+    tmp_path: Path,
+) -> None:
+    # Some programs write <x:worksheet xmlns:x="..."><x:sheetData>...; an empty tab
+    # as <x:sheetData/>.
+    path = tmp_path / "practice.xlsx"
+    practice(path)
+    out = io.BytesIO()
+    main = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for item in source.infolist():
+            body = source.read(item.filename)
+            if item.filename.startswith("xl/worksheets/sheet") or item.filename == "xl/styles.xml":
+                body = re.sub(rb"<(/?)([A-Za-z]\w*)([\s/>])", rb"<\1x:\2\3", body)
+                body = body.replace(main, main.replace(b"xmlns=", b"xmlns:x="))
+            if item.filename == sheet_part(path, "Notes"):
+                body = re.sub(
+                    rb"<x:sheetData>.*</x:sheetData>", b"<x:sheetData/>", body, flags=re.S
+                )
+            z.writestr(item, body)
+    path.write_bytes(out.getvalue())
+    report = sync(path)
+    assert report.outcome.written  # type: ignore[attr-defined]
+    xml = dict(parts(path))[sheet_part(path, "Packages")]
+    assert b'<x:c r="H2" s="' in xml and b'<x:t xml:space="preserve">Active</x:t>' in xml
+    assert b"<c " not in xml
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Packages").to_python()
+    assert rows[1][5:9] == [1.0, 4.0, "Active", "▰▰▰▰▱ 4/5"]
+    assert not sync(path).plan  # type: ignore[attr-defined]

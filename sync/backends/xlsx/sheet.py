@@ -11,6 +11,7 @@ they stand, in the order the schema gives them.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -106,14 +107,18 @@ def ranges(sqref: bytes) -> list[tuple[int, int, int, int]]:
     return out
 
 
-@dataclass
+@dataclass(eq=False)
 class Cell:
     """One ``<c>`` element as it stands in the part."""
 
     col: int
-    attrs: dict[bytes, bytes]
+    tag: bytes  # the attributes of the opening tag, as they stand
     body: bytes | None  # what is between the tags; None when self-closing
     raw: bytes
+
+    @functools.cached_property
+    def attrs(self) -> dict[bytes, bytes]:
+        return attrs(self.tag)
 
     @property
     def style(self) -> int:
@@ -167,7 +172,9 @@ class Sheet:
             self.close_end = close + len(b"</" + self.p + b"sheetData>")
             self.self_closing = False
         self._row_open = re.compile(rb"<" + p + rb"row\b([^>]*?)(/?)>")
-        self._cell = re.compile(rb"<" + p + rb"c\b([^>]*?)(?:/>|>(.*?)</" + p + rb"c>)", re.S)
+        self._cell = re.compile(
+            rb"<" + p + rb'c\b(?=\s+r="([A-Z]+)\d+")?([^>]*?)(?:/>|>(.*?)</' + p + rb"c>)", re.S
+        )
 
     # --- the rows ---------------------------------------------------------
 
@@ -253,10 +260,13 @@ class Sheet:
         pos = found.end()
         tail_at = pos
         for cell in self._cell.finditer(self.data, pos, inner_end):
-            at = attrs(cell.group(1))
-            where = split_ref(at[b"r"]) if b"r" in at else None
-            col = where[1] if where else col + 1
-            out.append(Cell(col, at, cell.group(2), cell.group(0)))
+            letters = cell.group(1)
+            if letters:
+                col = col_index(letters)
+            else:
+                where = split_ref(attrs(cell.group(2)).get(b"r", b""))
+                col = where[1] if where else col + 1
+            out.append(Cell(col, cell.group(2), cell.group(3), cell.group(0)))
             tail_at = cell.end()
         return found.group(0), out, self.data[tail_at:inner_end]
 
@@ -270,31 +280,29 @@ class Sheet:
         """The part with the edited cells rewritten and missing rows added."""
         wanted = sorted(edits)
         spans = self.locate(wanted)
-        out: list[bytes] = []
         data = self.data
-        if self.self_closing:
-            out.append(data[: self.open_start])
-            out.append(data[self.open_start : self.inner[0]].replace(b"/>", b">"))
-        pos = self.inner[0] if self.self_closing else 0
-        if self.self_closing:
-            pos = self.inner[0]
+        view = memoryview(data)
+        body: list[bytes | memoryview] = []
+        pos = self.inner[0]
         max_row = max_col = -1
         for row in wanted:
             start, end = spans[row]
-            out.append(data[pos:start])
+            body.append(view[pos:start])
             new, top = self._edit_row(row, start, end, edits[row])
-            out.append(new)
+            body.append(new)
             if top >= 0:
                 max_row, max_col = max(max_row, row), max(max_col, top)
             pos = end
-        if self.self_closing:
-            out.append(b"</" + self.p + b"sheetData>")
-            pos = self.close_end
-        out.append(data[pos:])
-        joined = b"".join(out)
+        # Only the part's head (before the rows) can change besides them: the used range.
+        head = data[: self.open_start]
         if max_row >= 0:
-            joined = grow_dimension(joined, self.p, max_row, max_col)
-        return joined
+            head = grow_dimension(head, self.p, max_row, max_col)
+        opening = view[self.open_start : self.inner[0]]
+        if self.self_closing:
+            opening = memoryview(bytes(opening)[:-2].rstrip() + b">")
+            body.append(b"</" + self.p + b"sheetData>")
+            pos = self.close_end
+        return b"".join([head, opening, *body, view[pos:]])
 
     def _edit_row(
         self, row: int, start: int, end: int, edits: Mapping[int, Edit]
@@ -386,7 +394,7 @@ def _widen_spans(opening: bytes, columns: list[int]) -> bytes:
 
 def grow_dimension(data: bytes, p: bytes, row: int, col: int) -> bytes:
     """Make the part's used range (``<dimension ref>``) cover the cell (row, col)."""
-    found = re.search(rb"<" + re.escape(p) + rb'dimension\b[^>]*?\bref="([^"]*)"', data[:65536])
+    found = re.search(rb"<" + re.escape(p) + rb'dimension\b[^>]*?\bref="([^"]*)"', data)
     if found is None:
         return data
     boxes = ranges(found.group(1))
