@@ -474,3 +474,31 @@ def test_a_workbook_whose_parts_use_a_namespace_prefix_is_written_with_it(
     rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Packages").to_python()
     assert rows[1][5:9] == [1.0, 4.0, "Active", "▰▰▰▰▱ 4/5"]
     assert not sync(path).plan  # type: ignore[attr-defined]
+
+
+def test_a_strict_open_xml_workbook_is_read_and_written(tmp_path: Path) -> None:
+    path = tmp_path / "practice.xlsx"
+    practice(path)
+    out = io.BytesIO()
+    names = {
+        b"http://schemas.openxmlformats.org/spreadsheetml/2006/main": (
+            b"http://purl.oclc.org/ooxml/spreadsheetml/main"
+        ),
+        b"http://schemas.openxmlformats.org/officeDocument/2006/relationships": (
+            b"http://purl.oclc.org/ooxml/officeDocument/relationships"
+        ),
+    }
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for item in source.infolist():
+            body = source.read(item.filename)
+            for old, new in names.items():
+                body = body.replace(old, new)
+            z.writestr(item, body)
+    path.write_bytes(out.getvalue())
+    report = sync(path)
+    assert report.outcome.written  # type: ignore[attr-defined]
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Packages").to_python()
+    assert rows[1][5:9] == [1.0, 4.0, "Active", "▰▰▰▰▱ 4/5"]
+    rels = dict(parts(path))["xl/_rels/workbook.xml.rels"]
+    assert b"http://schemas.openxmlformats.org/officeDocument" not in rels  # the Dashboard's too
+    assert not sync(path).plan  # type: ignore[attr-defined]
