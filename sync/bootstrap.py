@@ -64,7 +64,6 @@ def layout(config: Config, *, demo_for: date | None = None) -> Layout:
     return Layout(
         tabs=tabs,
         demo=demo_rows(demo_for) if demo_for else {},
-        balance_links=config.balance.enabled,
     )
 
 

@@ -155,12 +155,12 @@ class WriteOutcome:
 
 @dataclass(frozen=True)
 class Layout:
-    """What ``init`` prepares: tabs with their columns, and optional demo rows."""
+    """What ``init`` prepares: tabs with exactly the columns to prepare (those the
+    config leaves off already taken out), and optional demo rows."""
 
     tabs: tuple[Tab, ...]
     #: Tab name -> rows keyed by column name.
     demo: Mapping[str, Sequence[Mapping[str, object]]] = field(default_factory=dict)
-    balance_links: bool = False
 
 
 class Backend(Protocol):

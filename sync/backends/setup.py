@@ -12,7 +12,7 @@ carries the plan out in its own way.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -77,15 +77,27 @@ class TabSetup:
     dropdowns: tuple[Dropdown, ...] = ()
     demo: tuple[DemoCell, ...] = ()
     demo_rows: int = 0
+    #: What to tell the practitioner: the tab and its columns, its dropdowns, its demo rows.
+    said: tuple[str, ...] = ()
+    said_dropdowns: tuple[str, ...] = ()
+    said_demo: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class SetupPlan:
     tabs: tuple[TabSetup, ...]
-    done: tuple[str, ...] = field(default=())
 
     def __bool__(self) -> bool:
         return any(t.create or t.columns or t.freeze or t.dropdowns or t.demo for t in self.tabs)
+
+    @property
+    def done(self) -> list[str]:
+        """What was done, in order: tabs and columns, then dropdowns, then demo rows."""
+        return [
+            *(line for t in self.tabs for line in t.said),
+            *(line for t in self.tabs for line in t.said_dropdowns),
+            *(line for t in self.tabs for line in t.said_demo),
+        ]
 
 
 def width(column: Column) -> int:
@@ -118,9 +130,9 @@ def plan_setup(layout: Layout, found: Mapping[str, TabFound]) -> SetupPlan:
                 raise WorkbookUnavailable(
                     f"the {tab.name} tab already has rows: --demo only fills an empty workbook"
                 )
-    done: list[str] = []
     tabs: list[TabSetup] = []
     for tab in layout.tabs:
+        done: list[str] = []
         existing = found.get(key(tab.name))
         if existing is None:
             done.append(f"added the {tab.name} tab")
@@ -149,6 +161,7 @@ def plan_setup(layout: Layout, found: Mapping[str, TabFound]) -> SetupPlan:
                 tuple(added),
                 present,
                 freeze,
+                said=tuple(done),
             )
         )
     by_name = {t.name: t for t in tabs}
@@ -157,6 +170,7 @@ def plan_setup(layout: Layout, found: Mapping[str, TabFound]) -> SetupPlan:
         existing = found.get(key(tab.name))
         have = existing.dropdowns if existing else frozenset()
         dropdowns = []
+        said = []
         for column in tab.columns:
             if not column.choices and not column.choices_from:
                 continue
@@ -176,8 +190,8 @@ def plan_setup(layout: Layout, found: Mapping[str, TabFound]) -> SetupPlan:
                 if source_at is None:
                     continue
                 dropdowns.append(Dropdown(at, column.name, source=(source.title, source_at)))
-            done.append(f"{tab.name}: added a dropdown to {column.name}")
-        tabs[i] = _replace(setup, dropdowns=tuple(dropdowns))
+            said.append(f"{tab.name}: added a dropdown to {column.name}")
+        tabs[i] = _replace(setup, dropdowns=tuple(dropdowns), said_dropdowns=tuple(said))
     if layout.demo:
         for i, setup in enumerate(tabs):
             rows: Sequence[Mapping[str, object]] = layout.demo.get(setup.name, ())
@@ -186,13 +200,10 @@ def plan_setup(layout: Layout, found: Mapping[str, TabFound]) -> SetupPlan:
                 for r, row in enumerate(rows, start=2)
                 for name, value in row.items()
             ]
-            tabs[i] = _replace(setup, demo=tuple(cells), demo_rows=len(rows))
-            if rows:
-                done.append(f"{setup.name}: added {len(rows)} demo rows")
-    return SetupPlan(tuple(tabs), tuple(done))
+            lines = (f"{setup.name}: added {len(rows)} demo rows",) if rows else ()
+            tabs[i] = _replace(setup, demo=tuple(cells), demo_rows=len(rows), said_demo=lines)
+    return SetupPlan(tuple(tabs))
 
 
 def _replace(setup: TabSetup, **changes: object) -> TabSetup:
-    from dataclasses import replace
-
     return replace(setup, **changes)  # type: ignore[arg-type]
