@@ -502,3 +502,22 @@ def test_a_strict_open_xml_workbook_is_read_and_written(tmp_path: Path) -> None:
     rels = dict(parts(path))["xl/_rels/workbook.xml.rels"]
     assert b"http://schemas.openxmlformats.org/officeDocument" not in rels  # the Dashboard's too
     assert not sync(path).plan  # type: ignore[attr-defined]
+
+
+def test_init_grows_a_table_and_refuses_a_header_inside_merged_cells(tmp_path: Path) -> None:
+    from sync import bootstrap
+
+    path = tmp_path / "practice.xlsx"
+    practice(path, table=True)
+    XlsxBackend(path).prepare(bootstrap.layout(CONFIG))
+    table_part = next(n for n, _ in parts(path) if n.startswith("xl/tables/"))
+    table = etree.fromstring(dict(parts(path))[table_part])
+    assert table.get("ref") == "A1:E2"
+    wb = openpyxl.load_workbook(path)
+    wb["Sessions"]["E1"] = "Room"
+    wb["Sessions"].merge_cells("E1:G1")
+    wb.save(path)
+    before = path.read_bytes()
+    with pytest.raises(WorkbookUnavailable, match="Sessions: cell F1 is part of merged cells"):
+        XlsxBackend(path).prepare(bootstrap.layout(CONFIG))
+    assert path.read_bytes() == before

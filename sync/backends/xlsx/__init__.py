@@ -747,8 +747,16 @@ class _Edit:
     def _setup_tab(self, tab: TabSetup) -> None:
         sheet = self.sheet(tab.title)
         rows: dict[int, dict[int, Edit]] = {}
+        merged = sheet.merged()
         for column in tab.columns:
+            for _, (r1, c1, r2, c2) in merged:
+                if r1 <= 1 <= r2 and c1 <= column.col <= c2 and (1, column.col) != (r1, c1):
+                    raise WorkbookUnavailable(
+                        f"{tab.name}: cell {column_letter(column.col)}1 is part of merged "
+                        "cells; unmerge the header row so init can add the column"
+                    )
             rows.setdefault(1, {})[column.col] = self._init_header(column.col, column.name)
+            self._grow_tables(tab.title, column.col, column.name)
         for cell in tab.demo:
             rows.setdefault(cell.row, {})[cell.col] = self._value_edit(
                 cell.row, cell.col, cell.value, cell.kind, False, None
