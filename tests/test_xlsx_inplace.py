@@ -521,3 +521,25 @@ def test_init_grows_a_table_and_refuses_a_header_inside_merged_cells(tmp_path: P
     with pytest.raises(WorkbookUnavailable, match="Sessions: cell F1 is part of merged cells"):
         XlsxBackend(path).prepare(bootstrap.layout(CONFIG))
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("number_format", ["General", "0.00", "@", "dd/mm/yyyy"])
+def test_a_date_written_reads_back_as_a_date_whatever_the_cell_was_formatted_as(
+    tmp_path: Path, number_format: str
+) -> None:
+    from sync.backends.base import CellChange
+
+    path = tmp_path / "practice.xlsx"
+    practice(path)
+    wb = openpyxl.load_workbook(path)
+    wb["Packages"]["F2"].number_format = number_format
+    wb.save(path)
+    backend = XlsxBackend(path)
+    change = CellChange(
+        "Packages", 2, 5, "Expires", None, date(2027, 1, 31), "date", None, True, False, True
+    )
+    assert backend.write(backend.read(), WritePlan(cells=(change,))).written
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Packages").to_python()
+    assert rows[1][5] == date(2027, 1, 31)
+    kept = openpyxl.load_workbook(path)["Packages"]["F2"].number_format
+    assert kept == ("dd/mm/yyyy" if number_format == "dd/mm/yyyy" else "yyyy-mm-dd")

@@ -9,6 +9,7 @@ there, so repeated syncs never grow the file.
 from __future__ import annotations
 
 import copy
+import re
 
 from lxml import etree
 
@@ -23,6 +24,10 @@ from sync.backends.xlsx.package import (
 )
 
 DATE_FORMAT = "yyyy-mm-dd"
+#: Excel's built-in number formats that show dates or times.
+_BUILTIN_DATES = {*range(14, 23), *range(27, 37), 45, 46, 47, *range(50, 59)}
+#: What in a format code is not a date token: quoted text, escapes, [colors] and [$-locales].
+_NOT_TOKENS = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]|_.|\*.')
 
 _MINIMAL = (
     '<styleSheet xmlns="{ns}"><fonts count="1"><font><sz val="11"/><name val="Calibri"/>'
@@ -215,7 +220,7 @@ class Styles:
             xf.set("fillId", str(self._fill_id(fill)))
             xf.set("applyFill", "1")
             changed = True
-        if date and self._is_general(int(xf.get("numFmtId") or 0)):
+        if date and not self._shows_dates(int(xf.get("numFmtId") or 0)):
             xf.set("numFmtId", str(self._date_format()))
             xf.set("applyNumberFormat", "1")
             changed = True
@@ -245,14 +250,16 @@ class Styles:
         self.dirty = True
         return len(items)
 
-    def _is_general(self, number: int) -> bool:
-        """Whether a number format is General (id 0, or a custom format that says so)."""
-        if number == 0:
+    def _shows_dates(self, number: int) -> bool:
+        """Whether a number format shows a number as a date (or a time): a date written
+        into a cell whose format does not would read back as a plain number."""
+        if number in _BUILTIN_DATES:
             return True
         formats = child(self.root, "numFmts")
         for fmt in children(formats, "numFmt") if formats is not None else []:
             if int(fmt.get("numFmtId", -1) or -1) == number:
-                return str(fmt.get("formatCode", "")).strip().lower() == "general"
+                code = _NOT_TOKENS.sub("", str(fmt.get("formatCode", "")))
+                return re.search(r"[dmyhsDMYHS]", code) is not None and code.lower() != "general"
         return False
 
     def save(self) -> None:
