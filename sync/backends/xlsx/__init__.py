@@ -664,7 +664,7 @@ class _Edit:
     # --- a tab the sync owns -----------------------------------------------------
 
     def _owned_rows(self, rows: tuple[tuple[Value, ...], ...]) -> bytes:
-        p = self._prefix_for_new()
+        p = self.writer.prefix
         out = []
         title_row = True
         for r, row in enumerate(rows, start=1):
@@ -677,9 +677,6 @@ class _Edit:
                 out.append(b'<%srow r="%d">' % (p, r) + b"".join(cells) + b"</%srow>" % p)
             title_row = not row
         return b"".join(out)
-
-    def _prefix_for_new(self) -> bytes:
-        return self.writer.prefix
 
     def _replace_tab(self, title: str, rows: tuple[tuple[Value, ...], ...], exists: bool) -> None:
         widths = {0: 44.0, 1: 16.0, 2: 16.0, 3: 16.0, 4: 16.0}
