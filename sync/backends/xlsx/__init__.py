@@ -78,7 +78,9 @@ from sync.backends.xlsx.styles import Styles
 
 log = logging.getLogger(__name__)
 
-_FORMULA = re.compile(rb"<(?:[\w.-]+:)?f[\s/>]")
+#: Worksheets the read unpacks are kept for the write below this size; a larger one
+#: would hold its size in memory through the whole cycle to save a second unpacking.
+_KEEP_UNPACKED = 32 << 20
 
 
 @dataclass(frozen=True)
@@ -340,7 +342,8 @@ def _read_fills(
         if not columns:
             continue
         data = package.read(entry.part)
-        parts[entry.part] = data
+        if len(data) < _KEEP_UNPACKED:
+            parts[entry.part] = data  # for the write; a larger one is unpacked again there
         found = Sheet(data, entry.part).styles_of(columns, len(table.rows))
         out[entry.title] = {
             col: [by_style[s] if 0 <= s < len(by_style) else default for s in indexes]
@@ -504,11 +507,16 @@ class _Edit:
         for tab in order:
             sheet = self.sheet(tab)
             self.writer.prefix = sheet.p
-            self.put(tab, sheet.edit(edits[tab]))
+            pieces = sheet.pieces(edits[tab])
             self.writer.prefix = b""
-            self._hand_over(tab)
-            if tab in widths:
-                self.put(tab, set_widths(self.sheet(tab), widths[tab]))
+            if tab in widths or tab in self.masters_gone:
+                self.put(tab, b"".join(pieces))
+                self._hand_over(tab)
+                if tab in widths:
+                    self.put(tab, set_widths(self.sheet(tab), widths[tab]))
+            else:
+                # Nothing else to change in it: packed from its pieces, never copied whole.
+                self.package.set_pieces(self.entry(tab).part, pieces)
         for content in plan.tabs:
             self._replace_tab(content.title, content.rows, content.exists)
         self.values_written = True

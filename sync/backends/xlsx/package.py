@@ -82,6 +82,8 @@ class Package:
         self.names = {i.filename for i in self.infos}
         self._lower = {n.lower(): n for n in self.names}
         self.changed: dict[str, bytes] = {}
+        #: Changed parts kept as the pieces they are joined from (large worksheets).
+        self.streamed: dict[str, list[bytes | memoryview]] = {}
         #: Parts already unpacked, by zip name.
         self.cache: dict[str, bytes] = {}
         self.added: list[str] = []
@@ -104,6 +106,8 @@ class Package:
         found = self.find(name)
         if found is None:
             raise Unreadable(f"its part {name} is missing")
+        if found in self.streamed:
+            self.changed[found] = b"".join(self.streamed.pop(found))
         if found in self.changed:
             return self.changed[found]
         if found in self.cache:
@@ -133,6 +137,12 @@ class Package:
         self.changed[found] = data
         self._trees.pop(found, None)
 
+    def set_pieces(self, name: str, pieces: list[bytes | memoryview]) -> None:
+        """A changed part given as pieces, written one after another by :meth:`save`."""
+        found = self.find(name) or name
+        self.changed.pop(found, None)
+        self.streamed[found] = pieces
+
     def remove(self, name: str) -> None:
         found = self.find(name)
         if found is not None:
@@ -144,6 +154,9 @@ class Package:
         with zipfile.ZipFile(handle, "w", allowZip64=True) as out:
             for info in self.infos:
                 if info.filename in self.removed:
+                    continue
+                if info.filename in self.streamed:
+                    self._stream(out, info, self.streamed[info.filename])
                     continue
                 data = self.changed.get(info.filename)
                 if data is None and self._copy_raw(out, info):
@@ -162,6 +175,25 @@ class Package:
                 new = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
                 new.compress_type = zipfile.ZIP_DEFLATED
                 out.writestr(new, self.changed[name], compresslevel=_level(self.changed[name]))
+
+    def _stream(
+        self, out: zipfile.ZipFile, info: zipfile.ZipInfo, pieces: list[bytes | memoryview]
+    ) -> None:
+        """Pack a part from its pieces as they come, never joining them in memory."""
+        size = sum(len(p) for p in pieces)
+        entry = zipfile.ZipInfo(info.filename, info.date_time)
+        entry.compress_type = info.compress_type
+        entry.external_attr = info.external_attr
+        entry.create_system = info.create_system
+        entry.comment = info.comment
+        entry.file_size = size
+        level = 1 if size > 4 << 20 else 6
+        # The level a part is packed at: named compress_level from Python 3.13 on.
+        name = "compress_level" if hasattr(zipfile.ZipInfo, "compress_level") else "_compresslevel"
+        setattr(entry, name, level)
+        with out.open(entry, "w", force_zip64=size > zipfile.ZIP64_LIMIT) as target:
+            for piece in pieces:
+                target.write(piece)
 
     def _copy_raw(self, out: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
         """Copy an untouched part's compressed bytes as they are (no unpacking and

@@ -278,6 +278,11 @@ class Sheet:
 
     def edit(self, edits: Mapping[int, Mapping[int, Edit]]) -> bytes:
         """The part with the edited cells rewritten and missing rows added."""
+        return b"".join(self.pieces(edits))
+
+    def pieces(self, edits: Mapping[int, Mapping[int, Edit]]) -> list[bytes | memoryview]:
+        """:meth:`edit`'s result as the pieces it is joined from: views of the kept
+        bytes and the rewritten rows, so a large part need not be copied whole."""
         wanted = sorted(edits)
         spans = self.locate(wanted)
         data = self.data
@@ -302,7 +307,7 @@ class Sheet:
             opening = memoryview(bytes(opening)[:-2].rstrip() + b">")
             body.append(b"</" + self.p + b"sheetData>")
             pos = self.close_end
-        return b"".join([head, opening, *body, view[pos:]])
+        return [head, opening, *body, view[pos:]]
 
     def _edit_row(
         self, row: int, start: int, end: int, edits: Mapping[int, Edit]
