@@ -543,3 +543,38 @@ def test_a_date_written_reads_back_as_a_date_whatever_the_cell_was_formatted_as(
     assert rows[1][5] == date(2027, 1, 31)
     kept = openpyxl.load_workbook(path)["Packages"]["F2"].number_format
     assert kept == ("dd/mm/yyyy" if number_format == "dd/mm/yyyy" else "yyyy-mm-dd")
+
+
+def test_cells_that_do_not_name_themselves_are_read_and_written_by_position(
+    tmp_path: Path,
+) -> None:
+    # The r attribute of a cell is optional: some writers give none, cells then stand
+    # one after another from column A.
+    path = tmp_path / "practice.xlsx"
+    practice(path)
+    sync(path)
+    part = sheet_part(path, "Packages")
+    out = io.BytesIO()
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for item in source.infolist():
+            body = source.read(item.filename)
+            if item.filename == part:
+                body = re.sub(rb'<c r="[A-Z]+\d+"', b"<c", body)
+            z.writestr(item, body)
+    path.write_bytes(out.getvalue())
+    snapshot = XlsxBackend(path).read()
+    status = snapshot.tables["Packages"].header.index("Status")
+    assert snapshot.fills["Packages"][status] == ["#B7E1CD"]
+    assert not sync(path).plan  # type: ignore[attr-defined]
+    from sync.backends.base import CellChange
+
+    backend = XlsxBackend(path)
+    change = CellChange(
+        "Packages", 2, status, "Status", "Active", "Low", "text", "#FCE8B2", True, True
+    )
+    assert backend.write(backend.read(), WritePlan(cells=(change,))).written
+    ws = openpyxl.load_workbook(path)["Packages"]
+    assert [c.value for c in ws[2]][: status + 2] == [
+        "P-0001", "Ann Lee", 5, datetime(2026, 10, 1), 250, 1, 4, "Low", "▰▰▰▰▱ 4/5"
+    ]  # fmt: skip
+    assert ws.cell(2, status + 1).fill.fgColor.rgb == "FFFCE8B2"

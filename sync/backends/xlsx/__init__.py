@@ -314,12 +314,17 @@ def _table(title: str, sheet: Any) -> Table:
     return Table(title, header, rows[1:end])
 
 
+#: The computed cells the contract colors (status, progress and credits cells): the
+#: only ones whose fills the read needs.
+_COLORED = {key("Status"), key("Progress"), key("Credits left")}
+
+
 def _computed_columns(table: Table) -> list[int]:
-    """The 0-based columns of a tab that hold the sync's computed values."""
+    """The 0-based columns of a tab that hold the sync's colored computed values."""
     tab = next((t for t in TABS if key(t.name) == key(table.title)), None)
     if tab is None:
         return []
-    names = {key(c.name) for c in tab.computed}
+    names = {key(c.name) for c in tab.computed} & _COLORED
     return [at for at, name in enumerate(table.header) if key(text(name)) in names]
 
 

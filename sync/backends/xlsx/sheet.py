@@ -340,6 +340,22 @@ class Sheet:
 
     # --- reading colors ---------------------------------------------------
 
+    def _cells_named(self, lo: int, hi: int) -> bool:
+        """Whether every cell of the rows names itself first (``<c r="B7"``), as every
+        program seen writes them, judged on the first and last 256 KiB of the rows (the
+        whole is counted when smaller); the other way to write cells is read row by row."""
+        p = self.p
+        windows = [(lo, hi)] if hi - lo <= 1 << 19 else [(lo, lo + (1 << 18)), (hi - (1 << 18), hi)]
+        for a, end in windows:
+            b = max(self.data.find(b">", end, hi) + 1, end) if end < hi else hi
+            if self.data.count(b"<" + p + b"c>", a, b):
+                return False
+            if self.data.count(b"<" + p + b"c ", a, b) != self.data.count(
+                b"<" + p + b'c r="', a, b
+            ):
+                return False
+        return True
+
     def styles_of(self, columns: list[int], rows: int) -> dict[int, list[int]]:
         """The style index of each given column's cell in rows 2 .. rows + 1."""
         out = {c: [0] * rows for c in columns}
@@ -348,10 +364,7 @@ class Sheet:
         data = self.data
         p = re.escape(self.p)
         lo, hi = self.inner
-        plain = data.count(b"<" + self.p + b"c ", lo, hi) == data.count(
-            b"<" + self.p + b'c r="', lo, hi
-        )
-        if plain and not data.count(b"<" + self.p + b"c>", lo, hi):
+        if self._cells_named(lo, hi):
             letters = b"|".join(column_letter(c).encode() for c in columns)
             pattern = re.compile(rb"<" + p + rb'c r="(' + letters + rb')(\d+)"[^>]*?\bs="(\d+)"')
             index = {column_letter(c).encode(): c for c in columns}
