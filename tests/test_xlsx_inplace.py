@@ -578,3 +578,43 @@ def test_cells_that_do_not_name_themselves_are_read_and_written_by_position(
         "P-0001", "Ann Lee", 5, datetime(2026, 10, 1), 250, 1, 4, "Low", "▰▰▰▰▱ 4/5"
     ]  # fmt: skip
     assert ws.cell(2, status + 1).fill.fgColor.rgb == "FFFCE8B2"
+
+
+def test_the_shared_strings_count_follows_the_cells_written_over(tmp_path: Path) -> None:
+    # LibreOffice keeps every text in the shared strings table, whose count is the
+    # number of cells that use it; the sync writes its own text inline.
+    path = tmp_path / "practice.xlsx"
+    out = io.BytesIO()
+    fixture = Path(__file__).parent / "fixtures" / "libreoffice-demo.xlsx"
+    with zipfile.ZipFile(fixture) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for item in source.infolist():
+            body = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet2.xml":  # Packages: a stale Status
+                body = re.sub(
+                    rb'(<row r="2".*?)</row>',
+                    rb'\1<c r="M2" t="s"><v>0</v></c></row>',
+                    body,
+                    count=1,
+                )
+            if item.filename == "xl/sharedStrings.xml":
+                found = re.search(rb'count="(\d+)"', body)
+                assert found is not None
+                body = body.replace(found.group(0), b'count="%d"' % (int(found.group(1)) + 1), 1)
+            z.writestr(item, body)
+    path.write_bytes(out.getvalue())
+
+    def counts() -> tuple[int, str | None]:
+        data = dict(parts(path))
+        used = sum(
+            len(re.findall(rb'<c [^>]*\bt="s"', body))
+            for name, body in data.items()
+            if name.startswith("xl/worksheets/")
+        )
+        return used, etree.fromstring(data["xl/sharedStrings.xml"]).get("count")
+
+    used, count = counts()
+    assert count == str(used)
+    report = run_cycle(CONFIG, XlsxBackend(path), now=lambda: datetime(2026, 11, 22, tzinfo=UTC))
+    assert ("Packages", 2, "Status") in {(c.tab, c.row, c.column) for c in report.plan.cells}  # type: ignore[attr-defined]
+    used_after, count_after = counts()
+    assert used_after == used - 1 and count_after == str(used_after)

@@ -698,6 +698,10 @@ class _Edit:
             self.writer.prefix = sheet.p
             if sheet.formulas():
                 self.sheets_cleared.add(self.entry(title).sheet_id)
+            lo, hi = sheet.inner
+            self.writer.strings_dropped += len(
+                re.findall(rb'<(?:[\w.-]+:)?c\b[^>]*?\st="s"', sheet.data[lo:hi])
+            )
             self.put(title, replace_rows(sheet, self._owned_rows(rows)))
             self.writer.prefix = b""
         else:
@@ -826,8 +830,25 @@ class _Edit:
     def finish(self) -> None:
         self.styles.save()
         self._calc_chain()
+        self._string_count()
         if self.values_written and not self._recalculates() and self._has_formulas():
             self._recalculate_on_open()
+
+    def _string_count(self) -> None:
+        """The shared strings table counts the cells that use it: fewer do now."""
+        dropped = self.writer.strings_dropped
+        targets = self.package.related(self.package.workbook_part, "sharedStrings")
+        part = self.package.find(targets[0]) if targets else None
+        if not dropped or part is None:
+            return
+        data = self.package.read(part)
+        root = re.search(rb"<(?:[\w.-]+:)?sst\b[^>]*>", data)
+        count = re.search(rb'\scount="(\d+)"', root.group(0)) if root else None
+        if root is None or count is None:
+            return
+        at = root.start() + count.start(1)
+        new = str(max(int(count.group(1)) - dropped, 0)).encode()
+        self.package.set(part, data[:at] + new + data[at + len(count.group(1)) :])
 
     def _has_formulas(self) -> bool:
         for entry in self.package.sheets():

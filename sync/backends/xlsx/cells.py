@@ -80,6 +80,8 @@ class Writer:
     styles: Styles
     date1904: bool
     prefix: bytes = b""
+    #: Cells written over that used the shared strings table (its count goes down).
+    strings_dropped: int = 0
 
     def cell(
         self,
@@ -103,6 +105,8 @@ class Writer:
             # Only the background changes: the cell's content stays as it is.
             new_style = self.styles.derive(base, set_fill=set_fill, fill=fill)
             return _restyled(existing, new_style)
+        if existing is not None and existing.attrs.get(b"t") == b"s":
+            self.strings_dropped += 1
         is_date = kind == "date" and isinstance(value, date)
         new_style = self.styles.derive(base, set_fill=set_fill, fill=fill, date=is_date, bold=bold)
         keep = b""
