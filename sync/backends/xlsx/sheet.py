@@ -365,13 +365,11 @@ class Sheet:
         p = re.escape(self.p)
         lo, hi = self.inner
         if self._cells_named(lo, hi):
-            letters = b"|".join(column_letter(c).encode() for c in columns)
-            pattern = re.compile(rb"<" + p + rb'c r="(' + letters + rb')(\d+)"[^>]*?\bs="(\d+)"')
-            index = {column_letter(c).encode(): c for c in columns}
-            for letter, number, style in pattern.findall(data, lo, hi):
-                i = int(number) - 2
-                if 0 <= i < rows:
-                    out[index[letter]][i] = int(style)
+            for c in columns:
+                letter = column_letter(c).encode()
+                pattern = re.compile(rb"<" + p + rb'c r="' + letter + rb'(\d+)"[^>]*?\bs="(\d+)"')
+                styled = {int(r): int(s) for r, s in pattern.findall(data, lo, hi)}
+                out[c] = [styled.get(r, 0) for r in range(2, rows + 2)]
             return out
         wanted = set(columns)
         for row, start, end in self.rows():
