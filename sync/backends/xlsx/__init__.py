@@ -68,6 +68,7 @@ from sync.backends.xlsx.sheet import (
     custom_width,
     dropdown_columns,
     freeze_header,
+    grow_dimension,
     is_frozen,
     ranges,
     replace_rows,
@@ -706,7 +707,10 @@ class _Edit:
             self.writer.prefix = b""
         else:
             self._new_sheet(title, self._owned_rows(rows), frozen=False)
-        self.put(title, set_widths(self.sheet(title), widths))
+        sheet = self.sheet(title)
+        last_row = max((r for r, row in enumerate(rows, start=1) if row), default=1)
+        last_col = max((len(row) - 1 for row in rows), default=0)
+        self.put(title, grow_dimension(set_widths(sheet, widths), sheet.p, last_row, last_col))
 
     # --- new tabs ------------------------------------------------------------------
 
