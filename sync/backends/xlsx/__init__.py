@@ -39,6 +39,7 @@ from rules.schema import PACKAGES, SESSIONS, TABS, CellKind
 from rules.tabs import column_letter
 from rules.values import key, text
 from sync.backends.base import (
+    CellChange,
     Layout,
     Snapshot,
     WorkbookUnavailable,
@@ -430,6 +431,9 @@ class _Edit:
         #: Per tab: the first cells of shared formulas overwritten, with their <f> attributes.
         self.masters_gone: dict[str, list[tuple[Cell, dict[bytes, bytes]]]] = {}
         self.values_written = False
+        #: Input fills left unwritten (a formula there), and the new IDs they withhold.
+        self.skipped = 0
+        self.withheld: set[str] = set()
 
     # --- parts ---------------------------------------------------------------
 
@@ -488,12 +492,10 @@ class _Edit:
 
     def apply(self, plan: WritePlan) -> int:
         """Put the plan's cells in; return how many input fills were skipped."""
-        edits: dict[str, dict[int, dict[int, Edit]]] = {}
+        edits: dict[str, dict[int, dict[int, Any]]] = {}
         widths: dict[str, dict[int, float]] = {}
-        skipped = [0]
-        withheld: set[str] = set()
 
-        def at(tab: str, row: int) -> dict[int, Edit]:
+        def at(tab: str, row: int) -> dict[int, Any]:
             return edits.setdefault(tab, {}).setdefault(row, {})
 
         for header in plan.headers:
@@ -502,7 +504,7 @@ class _Edit:
             widths.setdefault(header.tab, {})[header.col] = max(beside or 0, 14)
             self._grow_tables(header.tab, header.col, header.name)
         for change in plan.cells:
-            at(change.tab, change.row)[change.col] = self._change_edit(change, skipped, withheld)
+            at(change.tab, change.row)[change.col] = change  # made into its cell by _change
         for append in plan.appends:
             for cell in append.cells:
                 at(append.tab, append.row)[cell.col] = self._value_edit(
@@ -513,7 +515,7 @@ class _Edit:
         for tab in order:
             sheet = self.sheet(tab)
             self.writer.prefix = sheet.p
-            pieces = sheet.pieces(edits[tab])
+            pieces = sheet.pieces(edits[tab], self._change)
             self.writer.prefix = b""
             if tab in widths or tab in self.masters_gone:
                 self.put(tab, b"".join(pieces))
@@ -526,7 +528,7 @@ class _Edit:
         for content in plan.tabs:
             self._replace_tab(content.title, content.rows, content.exists)
         self.values_written = True
-        return skipped[0]
+        return self.skipped
 
     def _header_edit(self, col: int, name: str) -> Edit:
         def make(existing: Cell | None, left: Cell | None) -> bytes:
@@ -536,33 +538,29 @@ class _Edit:
 
         return make
 
-    def _change_edit(self, change: Any, skipped: list[int], withheld: set[str]) -> Edit:
-        writer = self.writer
-
-        def make(existing: Cell | None, left: Cell | None) -> bytes | None:
-            if change.input_fill and existing is not None and not existing.is_blank:
-                # A formula the read saw no value for: never overwrite it.
-                skipped[0] += 1
-                if is_id_fill(change, PACKAGES.name):
-                    withheld.add(key(text(change.new)))
-                return None
-            if is_id_fill(change, SESSIONS.name) and key(text(change.new)) in withheld:
-                skipped[0] += 1
-                return None
-            if change.set_value:
-                self._note_formula(change.tab, existing)
-            return writer.cell(
-                change.row,
-                change.col,
-                change.new,
-                change.kind,
-                existing=existing,
-                set_value=change.set_value,
-                set_fill=change.set_fill,
-                fill=change.fill,
-            )
-
-        return make
+    def _change(self, change: CellChange, existing: Cell | None, left: Cell | None) -> bytes | None:
+        """The cell a planned change makes of the cell as it stands (None: left alone)."""
+        if change.input_fill and existing is not None and not existing.is_blank:
+            # A formula the read saw no value for: never overwrite it.
+            self.skipped += 1
+            if is_id_fill(change, PACKAGES.name):
+                self.withheld.add(key(text(change.new)))
+            return None
+        if is_id_fill(change, SESSIONS.name) and key(text(change.new)) in self.withheld:
+            self.skipped += 1
+            return None
+        if change.set_value:
+            self._note_formula(change.tab, existing)
+        return self.writer.cell(
+            change.row,
+            change.col,
+            change.new,
+            change.kind,
+            existing=existing,
+            set_value=change.set_value,
+            set_fill=change.set_fill,
+            fill=change.fill,
+        )
 
     def _value_edit(
         self, row: int, col: int, value: Value, kind: CellKind, set_fill: bool, fill: str | None

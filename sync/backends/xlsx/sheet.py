@@ -15,6 +15,7 @@ import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from rules.tabs import column_letter
 from sync.backends.xlsx.package import Unreadable, root_prefix
@@ -146,6 +147,9 @@ class Cell:
 #: What to put in a cell: given the cell as it stands (None if absent) and the cell on
 #: its left in the same row, the new ``<c>`` element's bytes, or None to leave it.
 Edit = Callable[[Cell | None, Cell | None], bytes | None]
+#: What to put in a cell for an edit given as a plain value instead (one per cell of a
+#: large write, with no function made for each): the value, the cell, the cell on its left.
+Handler = Callable[[Any, Cell | None, Cell | None], bytes | None]
 
 
 class Sheet:
@@ -276,11 +280,14 @@ class Sheet:
             return None
         return next((c for c in self.cells(*span)[1] if c.col == col), None)
 
-    def edit(self, edits: Mapping[int, Mapping[int, Edit]]) -> bytes:
-        """The part with the edited cells rewritten and missing rows added."""
-        return b"".join(self.pieces(edits))
+    def edit(self, edits: Mapping[int, Mapping[int, Any]], handler: Handler | None = None) -> bytes:
+        """The part with the edited cells rewritten and missing rows added. An edit is
+        an :data:`Edit`, or a value that ``handler`` turns into the cell."""
+        return b"".join(self.pieces(edits, handler))
 
-    def pieces(self, edits: Mapping[int, Mapping[int, Edit]]) -> list[bytes | memoryview]:
+    def pieces(
+        self, edits: Mapping[int, Mapping[int, Any]], handler: Handler | None = None
+    ) -> list[bytes | memoryview]:
         """:meth:`edit`'s result as the pieces it is joined from: views of the kept
         bytes and the rewritten rows, so a large part need not be copied whole."""
         wanted = sorted(edits)
@@ -293,7 +300,7 @@ class Sheet:
         for row in wanted:
             start, end = spans[row]
             body.append(view[pos:start])
-            new, top = self._edit_row(row, start, end, edits[row])
+            new, top = self._edit_row(row, start, end, edits[row], handler)
             body.append(new)
             if top >= 0:
                 max_row, max_col = max(max_row, row), max(max_col, top)
@@ -310,7 +317,7 @@ class Sheet:
         return [head, opening, *body, view[pos:]]
 
     def _edit_row(
-        self, row: int, start: int, end: int, edits: Mapping[int, Edit]
+        self, row: int, start: int, end: int, edits: Mapping[int, Any], handler: Handler | None
     ) -> tuple[bytes, int]:
         cells: list[Cell] = []
         if start == end:
@@ -324,7 +331,10 @@ class Sheet:
         top = -1
         for col in columns:
             existing = by_col.get(col)
-            new = edits[col](existing, left) if col in edits else None
+            new = None
+            if col in edits:
+                edit = edits[col]
+                new = edit(existing, left) if callable(edit) else handler(edit, existing, left)  # type: ignore[misc]
             if new is None:
                 if existing is not None:
                     parts.append(existing.raw)
