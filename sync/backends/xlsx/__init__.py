@@ -77,6 +77,7 @@ from sync.backends.xlsx.sheet import (
     split_ref,
 )
 from sync.backends.xlsx.styles import Styles
+from sync.cycle import collector_paused
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,12 @@ class XlsxBackend:
             styles = Styles(package)
         except Unreadable as err:
             raise self._unreadable(str(err)) from None
+        with collector_paused():  # the cells read are kept: collecting finds nothing
+            return self._read_cells(version, package, entries, styles)
+
+    def _read_cells(
+        self, version: FileVersion, package: Package, entries: list[Any], styles: Styles
+    ) -> Snapshot:
         try:
             book = CalamineWorkbook.from_filelike(io.BytesIO(version.data))
             tables = {
