@@ -274,12 +274,6 @@ class Sheet:
             tail_at = cell.end()
         return found.group(0), out, self.data[tail_at:inner_end]
 
-    def cell_at(self, row: int, col: int) -> Cell | None:
-        span = self.locate([row])[row]
-        if span[0] == span[1]:
-            return None
-        return next((c for c in self.cells(*span)[1] if c.col == col), None)
-
     def edit(self, edits: Mapping[int, Mapping[int, Any]], handler: Handler | None = None) -> bytes:
         """The part with the edited cells rewritten and missing rows added. An edit is
         an :data:`Edit`, or a value that ``handler`` turns into the cell."""
