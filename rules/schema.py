@@ -23,16 +23,11 @@ class Column:
     #: first column lists them.
     choices: tuple[str, ...] = ()
     choices_from: str | None = None
-    #: The column of ``choices_from`` that lists the choices (default: the tab's
-    #: name in the singular, ``Clients`` -> ``Client``).
+    #: The column of ``choices_from`` that lists the choices (default: that tab's
+    #: first column).
     choices_column: str | None = None
     #: ``init`` adds the column only where this tab is in the workbook (or the demo).
     with_tab: str | None = None
-
-    @property
-    def source_column(self) -> str:
-        """The header of the column the dropdown's choices come from."""
-        return self.choices_column or (self.choices_from or "").rstrip("s")
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,19 +50,27 @@ def now() -> datetime:
 def layout(config: Config, *, demo_for: date | None = None) -> Layout:
     """The tabs ``init`` prepares, with the demo practice dated around ``demo_for``.
 
-    With the calendar import on, Sessions also gets its ``Event`` column.
+    The tabs hold exactly the columns to prepare: a column the config leaves off
+    (``Balance link`` without the balance page) is not in them, and with the
+    calendar import on, Sessions also gets its ``Event`` column.
     """
-    tabs = TABS
-    if config.calendar.enabled:
-        event = (Column(EVENT),)  # after the input columns, before the computed ones
-        tabs = tuple(
-            replace(t, columns=(*t.inputs, *event, *t.computed)) if t.name == SESSIONS.name else t
-            for t in TABS
+    event = (Column(EVENT),) if config.calendar.enabled else ()
+    tabs = []
+    for tab in TABS:
+        columns = tuple(
+            c for c in tab.columns if c.name != "Balance link" or config.balance.enabled
         )
+        if tab.name == SESSIONS.name and event:
+            # after the input columns, before the computed ones
+            columns = (
+                *(c for c in columns if not c.computed),
+                *event,
+                *(c for c in columns if c.computed),
+            )
+        tabs.append(replace(tab, columns=columns))
     return Layout(
-        tabs=tabs,
+        tabs=tuple(tabs),
         demo=demo_rows(demo_for) if demo_for else {},
-        balance_links=config.balance.enabled,
     )
 
 

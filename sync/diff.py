@@ -16,7 +16,6 @@ from rules.schema import DASHBOARD, CellKind
 from rules.values import date_to_serial, is_blank, key
 from sync.backends.base import (
     CellChange,
-    ColumnFills,
     HeaderChange,
     Snapshot,
     TabContent,
@@ -30,7 +29,6 @@ def plan(
     """The cells to write so the sheet shows ``result`` (and ``dashboard``, if given)."""
     headers: list[HeaderChange] = []
     cells: list[CellChange] = []
-    repairs: list[ColumnFills] = []
     for tab in result.tabs:
         table = snapshot.tables[tab.title]
         fills = snapshot.fills.get(tab.title, {})
@@ -52,8 +50,6 @@ def plan(
         for column in tab.columns:
             col = tab.positions[column.name]
             current_fills = fills.get(col)
-            if column.fills is not None and current_fills is None:
-                repairs.append(ColumnFills(tab.title, col, column.fills))
             for i, new in enumerate(column.values):
                 old = _at(table.rows[i], col)
                 fill = column.fills[i] if column.fills is not None else None
@@ -96,7 +92,7 @@ def plan(
                 )
             )
     owned = _owned_tab(snapshot, DASHBOARD, dashboard) if dashboard is not None else None
-    return WritePlan(tuple(headers), tuple(cells), (owned,) if owned else (), tuple(repairs))
+    return WritePlan(tuple(headers), tuple(cells), (owned,) if owned else ())
 
 
 def _owned_tab(snapshot: Snapshot, name: str, rows: Sequence[Sequence[Value]]) -> TabContent | None:

@@ -19,6 +19,7 @@ import pytest
 from rules.model import Value
 from rules.schema import TABS, CellKind
 from rules.tabs import column_letter
+from sync import bootstrap
 from sync.backends.base import CellChange, Layout, Snapshot, WorkbookUnavailable
 from sync.backends.google import (
     CELL_BITS,
@@ -32,7 +33,6 @@ from sync.backends.google import (
 )
 from sync.backends.retry import RetryPolicy
 from sync.cycle import CycleReport, run_cycle
-from sync.demo import demo_rows
 
 # The contract suite's sample practice, so both backends are tried on the same rows.
 from tests.contract.test_contract import CLIENTS, CONFIG, NOW, PACKAGES, SESSIONS
@@ -510,7 +510,7 @@ def test_a_small_dashboard_tab_is_grown_and_rewritten_whole(fake: FakeSheets) ->
 
 
 def layout(demo: bool = False) -> Layout:
-    return Layout(tabs=TABS, demo=demo_rows(NOW.date()) if demo else {})
+    return bootstrap.layout(CONFIG, demo_for=NOW.date() if demo else None)
 
 
 def test_init_makes_tabs_headers_frozen_rows_dropdowns_and_warnings(fake: FakeSheets) -> None:

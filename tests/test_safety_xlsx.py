@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
+from typing import IO
 
 import openpyxl
 import pytest
@@ -29,6 +30,7 @@ from python_calamine import CalamineWorkbook
 
 from sync import bootstrap
 from sync.backends.xlsx import XlsxBackend, lock_files
+from sync.backends.xlsx.package import Package
 from sync.config import Config, load
 from sync.cycle import run_cycle
 from tests.safety import faults, record, size
@@ -246,13 +248,13 @@ def test_a_lock_that_appears_during_the_save_stops_the_rename(
     path = config.workbook_path
     before = path.read_bytes()
     lock = path.with_name(f".~lock.{path.name}#")
-    real_save = openpyxl.Workbook.save
+    real_save = Package.save
 
-    def save_then_open(wb: openpyxl.Workbook, target: object) -> None:
-        real_save(wb, target)  # type: ignore[arg-type]
+    def save_then_open(package: Package, target: IO[bytes]) -> None:
+        real_save(package, target)
         lock.write_text("someone opened it just now\n")
 
-    monkeypatch.setattr(openpyxl.Workbook, "save", save_then_open)
+    monkeypatch.setattr(Package, "save", save_then_open)
     outcome = sync(config).outcome  # type: ignore[attr-defined]
     assert not outcome.written and "open in a spreadsheet program" in outcome.reason
     assert path.read_bytes() == before

@@ -57,7 +57,7 @@ def test_a_libreoffice_saved_workbook_syncs_like_the_demo(tmp_path: Path) -> Non
     assert not sync(path).plan  # type: ignore[attr-defined]
 
 
-def test_an_excel_extension_openpyxl_would_drop_blocks_the_write(tmp_path: Path) -> None:
+def test_an_excel_extension_is_kept_by_the_write(tmp_path: Path) -> None:
     # Excel writes dropdowns that list another tab's cells as an x14 extension.
     path = tmp_path / "practice.xlsx"
     shutil.copy(FIXTURES / "libreoffice-demo.xlsx", path)
@@ -79,14 +79,9 @@ def test_an_excel_extension_openpyxl_would_drop_blocks_the_write(tmp_path: Path)
                 data = re.sub(rb"</worksheet>\s*$", ext.encode() + b"</worksheet>", data)
             target.writestr(item, data)
     path.write_bytes(out.getvalue())
-    before = path.read_bytes()
     report = sync(path)
-    assert not report.outcome.written  # type: ignore[attr-defined]
-    assert report.outcome.reason == (  # type: ignore[attr-defined]
-        "practice.xlsx contains dropdown lists that refer to another tab (an Excel extension), "
-        "which would be lost if creditsheet saved it: nothing was written "
-        "(keep those in a separate workbook)"
-    )
-    assert path.read_bytes() == before
+    assert report.outcome.written  # type: ignore[attr-defined]
+    sheet = zipfile.ZipFile(path).read("xl/worksheets/sheet3.xml")
+    assert sheet.endswith(ext.encode() + b"</worksheet>")  # the extension, byte for byte
     assert report.result.packages  # type: ignore[attr-defined]
     assert date(2027, 1, 11) in {r.package.expires for r in report.result.packages}  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -191,7 +192,7 @@ def test_a_file_changed_between_read_and_write_is_not_written(tmp_path: Path) ->
     assert openpyxl.load_workbook(path)["Clients"]["B3"].value == "bob@example.com"
 
 
-def test_a_workbook_with_a_chart_is_never_written(tmp_path: Path) -> None:
+def test_a_workbook_with_a_chart_is_written_and_keeps_the_chart(tmp_path: Path) -> None:
     path = tmp_path / "practice.xlsx"
     practice(path)
     wb = openpyxl.load_workbook(path)
@@ -200,12 +201,13 @@ def test_a_workbook_with_a_chart_is_never_written(tmp_path: Path) -> None:
     chart.add_data(Reference(ws, min_col=2, min_row=1, max_row=2), titles_from_data=True)
     ws.add_chart(chart, "D2")
     wb.save(path)
-    before = path.read_bytes()
+    before = zipfile.ZipFile(path)
+    charts = {n: before.read(n) for n in before.namelist() if "chart" in n or "drawing" in n}
+    assert any(n.startswith("xl/charts/") for n in charts)
     report = sync(path)
-    assert not report.outcome.written  # type: ignore[attr-defined]
-    assert "contains charts" in report.outcome.reason  # type: ignore[attr-defined]
-    assert "would be lost" in report.outcome.reason  # type: ignore[attr-defined]
-    assert path.read_bytes() == before
+    assert report.outcome.written  # type: ignore[attr-defined]
+    after = zipfile.ZipFile(path)
+    assert {n: after.read(n) for n in charts} == charts
 
 
 def test_a_formula_in_a_blank_looking_input_cell_is_never_overwritten(tmp_path: Path) -> None:

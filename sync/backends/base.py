@@ -95,19 +95,6 @@ class TabContent:
 
 
 @dataclass(frozen=True, slots=True)
-class ColumnFills:
-    """The colors a computed column should show (row ``i + 2`` at ``fills[i]``).
-
-    Carried for backends whose read cannot see colors: whenever such a
-    backend writes anyway, it repairs every cell whose color differs.
-    """
-
-    tab: str
-    col: int  # 0-based
-    fills: Sequence[str | None]
-
-
-@dataclass(frozen=True, slots=True)
 class AppendedCell:
     """One cell of a new row: ``col`` is 0-based."""
 
@@ -138,8 +125,6 @@ class WritePlan:
     headers: tuple[HeaderChange, ...] = ()
     cells: tuple[CellChange, ...] = ()
     tabs: tuple[TabContent, ...] = ()
-    #: Not changes by themselves: colors to repair if the backend writes at all.
-    fills: tuple[ColumnFills, ...] = ()
     #: New rows at the end of a tab, in order.
     appends: tuple[RowAppend, ...] = ()
 
@@ -170,12 +155,12 @@ class WriteOutcome:
 
 @dataclass(frozen=True)
 class Layout:
-    """What ``init`` prepares: tabs with their columns, and optional demo rows."""
+    """What ``init`` prepares: tabs with exactly the columns to prepare (those the
+    config leaves off already taken out), and optional demo rows."""
 
     tabs: tuple[Tab, ...]
     #: Tab name -> rows keyed by column name.
     demo: Mapping[str, Sequence[Mapping[str, object]]] = field(default_factory=dict)
-    balance_links: bool = False
 
     def present(self, exists: Callable[[str], bool]) -> tuple[Tab, ...]:
         """The tabs to prepare: a tab ``init`` does not create only where it exists

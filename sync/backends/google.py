@@ -39,7 +39,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from json.encoder import encode_basestring_ascii
@@ -56,7 +56,7 @@ from gspread.http_client import ParamsType
 from gspread.utils import extract_id_from_url
 
 from rules.model import Table, Value
-from rules.schema import DASHBOARD, PACKAGES, SESSIONS, TABS, CellKind, Column, Tab
+from rules.schema import DASHBOARD, PACKAGES, SESSIONS, TABS, CellKind, Tab
 from rules.tabs import column_letter
 from rules.values import date_to_serial, is_blank, key, text
 from rules.words import plural
@@ -82,6 +82,7 @@ from sync.backends.landed import (
     trimmed,
 )
 from sync.backends.retry import RetryingHTTPClient, RetryPolicy, SheetsUnreachable
+from sync.backends.setup import TabFound, TabSetup, plan_setup
 from sync.keyfile import check_key_file
 
 log = logging.getLogger(__name__)
@@ -1553,7 +1554,8 @@ def _effective(cell: Mapping[str, Any]) -> object:
 
 
 class _Setup:
-    """The one batchUpdate ``init`` sends: tabs, headers, freezes, dropdowns, protection, demo."""
+    """The one batchUpdate ``init`` sends, carrying out the shared setup plan: tabs,
+    headers, freezes, dropdowns, protection (Google's own warning), demo rows."""
 
     def __init__(
         self,
@@ -1570,65 +1572,61 @@ class _Setup:
         self.done = done
         self.requests: list[dict[str, Any]] = []
         self.tabs: dict[str, TabInfo] = {}
-        self.index: dict[str, dict[str, int]] = {}
 
     def build(self) -> list[dict[str, Any]]:
-        if self.layout.demo:
-            self._refuse_filled_tabs()
-        tabs = self.layout.present(lambda name: self.meta.find(name) is not None)
-        for tab in tabs:
-            self._tab(tab)
-        for tab in tabs:
-            self._dropdowns(tab)
-            self._protect(tab)
-        if self.layout.demo:
-            self._demo()
+        found = self.meta.find
+        self.layout = replace(self.layout, tabs=self.layout.present(lambda n: found(n) is not None))
+        plan = plan_setup(self.layout, self._found())
+        for setup in plan.tabs:
+            self._tab(setup)
+            self.done += setup.said
+        for setup, tab in zip(plan.tabs, self.layout.tabs, strict=True):
+            self._dropdowns(setup)
+            self.done += setup.said_dropdowns
+            self._protect(tab, setup)
+        for setup in plan.tabs:
+            self._demo(setup)
+            self.done += setup.said_demo
         return self.requests
 
     def _grid(self, info: TabInfo | None) -> list[list[dict[str, Any]]]:
         return self.grids.get(info.title, []) if info is not None else []
 
-    def _refuse_filled_tabs(self) -> None:
+    def _found(self) -> dict[str, TabFound]:
+        """What the plan needs to know of the layout's tabs that exist."""
+        found: dict[str, TabFound] = {}
         for tab in self.layout.tabs:
-            rows = self._grid(self.meta.find(tab.name))[1:]
-            if any(_effective(c) not in (None, "") for row in rows for c in row):
-                raise WorkbookUnavailable(
-                    f"the {tab.name} tab already has rows: --demo only fills an empty workbook"
-                )
+            info = self.meta.find(tab.name)
+            if info is None:
+                continue
+            grid = self._grid(info)
+            header = [_effective(c) for c in (grid[:1] or [[]])[0]]
+            below = grid[1] if len(grid) > 1 else []
+            found[key(tab.name)] = TabFound(
+                info.title,
+                header,
+                info.frozen_rows > 0,
+                frozenset(at for at, c in enumerate(below) if c.get("dataValidation")),
+                any(_effective(c) not in (None, "") for row in grid[1:] for c in row),
+            )
+        return found
 
-    def _tab(self, tab: Tab) -> None:
-        info = self.meta.find(tab.name)
-        width = len(tab.columns)
+    def _tab(self, setup: TabSetup) -> None:
+        info = self.meta.find(setup.name)
         if info is None:
             taken = {t.sheet_id for t in self.meta.tabs} | {t.sheet_id for t in self.tabs.values()}
-            info = TabInfo(self.new_id(taken), tab.name, 1000, max(26, width), frozen_rows=1)
+            width = len(setup.columns)
+            info = TabInfo(self.new_id(taken), setup.name, 1000, max(26, width), frozen_rows=1)
             self.requests.append(_add_sheet(info))
-            self.done.append(f"added the {tab.name} tab")
-            header: list[object] = []
-        else:
-            header = [_effective(c) for c in (self._grid(info)[:1] or [[]])[0]]
-        self.tabs[tab.name] = info
-        present: dict[str, int] = {}
-        for at, value in enumerate(header):
-            if not is_blank(value):
-                present.setdefault(key(text(value)), at)
-        last = max(present.values(), default=-1)
+        self.tabs[setup.name] = info
         added: dict[int, dict[str, Any]] = {}
         widths: dict[int, int] = {}
-        names = []
-        for column in tab.columns:
-            if column.name == "Balance link" and not self.layout.balance_links:
-                continue
-            if key(column.name) in present:
-                continue
-            last += 1
-            present[key(column.name)] = last
+        for column in setup.columns:
             cell = _with_fill(_typed(column.name, "text")[0], HEADER_FILL)
             cell["userEnteredFormat"]["textFormat"] = {"bold": True}
-            added[last] = cell
-            widths[last] = _width(column) * 7
-            names.append(column.name)
-        self.index[tab.name] = present
+            added[column.col] = cell
+            widths[column.col] = column.width * 7
+        last = max(setup.positions.values(), default=-1)
         if last + 1 > info.columns:
             self.requests.append(
                 {
@@ -1644,9 +1642,7 @@ class _Setup:
         cells = {(0, col): cell for col, cell in added.items()}
         self.requests += [b.request() for b in blocks(info.sheet_id, fields, cells)]
         self.requests += _widths(info.sheet_id, widths)
-        if names:
-            self.done.append(f"{tab.name}: added the columns {', '.join(names)}")
-        if info.frozen_rows == 0:
+        if setup.freeze and info.frozen_rows == 0:
             self.requests.append(
                 {
                     "updateSheetProperties": {
@@ -1658,34 +1654,20 @@ class _Setup:
                     }
                 }
             )
-            self.done.append(f"{tab.name}: froze the header row")
 
-    def _has_dropdown(self, tab: Tab, col: int) -> bool:
-        rows = self._grid(self.meta.find(tab.name))
-        row = rows[1] if len(rows) > 1 else []
-        return col < len(row) and bool(row[col].get("dataValidation"))
-
-    def _dropdowns(self, tab: Tab) -> None:
-        info = self.tabs[tab.name]
-        for column in tab.columns:
-            if not column.choices and not column.choices_from:
-                continue
-            at = self.index[tab.name].get(key(column.name))
-            if at is None or self._has_dropdown(tab, at):
-                continue
-            if column.choices:
+    def _dropdowns(self, setup: TabSetup) -> None:
+        info = self.tabs[setup.name]
+        for dropdown in setup.dropdowns:
+            if dropdown.choices:
                 condition = {
                     "type": "ONE_OF_LIST",
-                    "values": [{"userEnteredValue": c} for c in column.choices],
+                    "values": [{"userEnteredValue": c} for c in dropdown.choices],
                 }
             else:
-                assert column.choices_from is not None
-                source = self.tabs.get(column.choices_from)
-                source_at = self.index.get(column.choices_from, {}).get(key(column.source_column))
-                if source is None or source_at is None:
-                    continue
-                letter = column_letter(source_at)
-                ref = f"={quote_title(source.title)}!${letter}$2:${letter}"
+                assert dropdown.source is not None
+                title, at = dropdown.source
+                letter = column_letter(at)
+                ref = f"={quote_title(title)}!${letter}$2:${letter}"
                 condition = {"type": "ONE_OF_RANGE", "values": [{"userEnteredValue": ref}]}
             self.requests.append(
                 {
@@ -1693,22 +1675,20 @@ class _Setup:
                         "range": {
                             "sheetId": info.sheet_id,
                             "startRowIndex": 1,
-                            "startColumnIndex": at,
-                            "endColumnIndex": at + 1,
+                            "startColumnIndex": dropdown.col,
+                            "endColumnIndex": dropdown.col + 1,
                         },
                         "rule": {
                             "condition": condition,
-                            "inputMessage": f"Pick a {column.name} from the list "
-                            "(or keep what you typed).",
+                            "inputMessage": dropdown.message,
                             "strict": False,
                             "showCustomUi": True,
                         },
                     }
                 }
             )
-            self.done.append(f"{tab.name}: added a dropdown to {column.name}")
 
-    def _protect(self, tab: Tab) -> None:
+    def _protect(self, tab: Tab, setup: TabSetup) -> None:
         info = self.tabs[tab.name]
         covered = {
             int((p.get("range") or {}).get("startColumnIndex", -1))
@@ -1717,7 +1697,7 @@ class _Setup:
         }
         names = []
         for column in tab.computed:
-            at = self.index[tab.name].get(key(column.name))
+            at = setup.positions.get(key(column.name))
             if at is None or at in covered:
                 continue
             self.requests.append(
@@ -1741,22 +1721,13 @@ class _Setup:
                 f"{tab.name}: protected {', '.join(names)} (a warning only: the sync writes these)"
             )
 
-    def _demo(self) -> None:
+    def _demo(self, setup: TabSetup) -> None:
         fields = f"{_VALUE},{_NUMBER_FORMAT}"
-        for tab in self.layout.tabs:
-            rows: Sequence[Mapping[str, object]] = self.layout.demo.get(tab.name, ())
-            info = self.tabs[tab.name]
-            index = self.index[tab.name]
-            cells: dict[tuple[int, int], dict[str, Any]] = {}
-            for r, row in enumerate(rows, start=1):
-                for name, value in row.items():
-                    kind = "date" if isinstance(value, date) else _kind_of(value)
-                    cells[(r, index[key(name)])] = _typed(value, kind)[0]
-            # Gaps between demo columns become explicit empty cells inside a block.
-            filled = _fill_gaps(cells)
-            self.requests += [b.request() for b in blocks(info.sheet_id, fields, filled)]
-            if rows:
-                self.done.append(f"{tab.name}: added {len(rows)} demo rows")
+        info = self.tabs[setup.name]
+        cells = {(c.row - 1, c.col): _typed(c.value, c.kind)[0] for c in setup.demo}
+        # Gaps between demo columns become explicit empty cells inside a block.
+        filled = _fill_gaps(cells)
+        self.requests += [b.request() for b in blocks(info.sheet_id, fields, filled)]
 
 
 def _fill_gaps(
@@ -1771,15 +1742,6 @@ def _fill_gaps(
         for c in range(min(cols), max(cols)):
             out.setdefault((r, c), {})
     return out
-
-
-def _width(column: Column) -> int:
-    """Column width in characters, as the xlsx backend sets it."""
-    if column.name in ("Sync note", "Notes", "Shared with", "Balance link"):
-        return 36
-    if column.name == "Progress":
-        return 20
-    return max(12, len(column.name) + 4)
 
 
 def _add_sheet(info: TabInfo) -> dict[str, Any]:

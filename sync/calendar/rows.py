@@ -9,7 +9,6 @@ cycle's other cells, after whatever the tab's last row is by then.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import replace
 
 from sync.backends.base import (
     AppendedCell,
@@ -46,12 +45,4 @@ def with_bookings(plan: WritePlan, snapshot: Snapshot, made: CalendarPlan, title
     if made.event_header is not None:
         headers.append(HeaderChange(title, made.event_header, EVENT))
         headers.sort(key=lambda h: (h.tab, h.col))
-    read = len(snapshot.tables[title].rows)
-    fills = tuple(replace(f, fills=f.fills[:read]) if f.tab == title else f for f in plan.fills)
-    return WritePlan(
-        tuple(headers),
-        tuple(kept),
-        plan.tabs,
-        fills,
-        plan.appends + tuple(appends),
-    )
+    return WritePlan(tuple(headers), tuple(kept), plan.tabs, plan.appends + tuple(appends))

@@ -109,6 +109,7 @@ def install() -> None:
     import rules.engine
     import sync.alerts
     import sync.backends.xlsx as xlsx
+    import sync.backends.xlsx.package as xlsx_package
     import sync.bootstrap
     import sync.cli
     import sync.cycle
@@ -212,6 +213,10 @@ def install() -> None:
     _wrap(xlsx.XlsxBackend, "write", write)
     _wrap(zipfile.ZipFile, "writestr", part)
     _wrap(zipfile.ZipFile, "write", part)
+    # A part the write leaves as it was is copied packed, and a large worksheet it
+    # changed is packed from its pieces: neither goes through writestr.
+    _wrap(xlsx_package.Package, "_copy_raw", part)
+    _wrap(xlsx_package.Package, "_stream", part)
     setattr(xlsx, "os", _RenameWatch())  # noqa: B010 (the backend's own view of os)
 
     # -- alerts: record + queue in one transaction, then claim, send, mark sent --

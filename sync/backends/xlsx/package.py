@@ -1,0 +1,386 @@
+"""The zip container of an xlsx workbook: its parts, relationships and content types.
+
+A :class:`Package` holds the parts as they were read. Parts the write changes
+or adds are set on it; :meth:`Package.save` writes every part that was there,
+in the same order under the same name (untouched parts with the same bytes),
+then the new ones. Small XML parts (the workbook, relationships, content
+types, the calc chain) are edited as trees; worksheets are streamed elsewhere.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass
+from typing import IO
+
+from lxml import etree
+
+REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
+OFFICE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+STRICT_REL = "http://purl.oclc.org/ooxml/officeDocument/relationships"
+WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+STYLES_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
+
+
+class Unreadable(Exception):
+    """The package cannot be read or written; the message is in plain words."""
+
+
+def parse_xml(data: bytes, name: str) -> etree._Element:
+    """A part's XML tree; a part that is not well-formed is :class:`Unreadable`."""
+    try:
+        return etree.fromstring(
+            data, parser=etree.XMLParser(resolve_entities=False, huge_tree=True)
+        )
+    except etree.XMLSyntaxError:
+        raise Unreadable(f"its part {name} is damaged (not well-formed XML)") from None
+
+
+def to_bytes(root: etree._Element) -> bytes:
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
+
+
+def local(tag: object) -> str:
+    return str(tag).rsplit("}", 1)[-1]
+
+
+def children(parent: etree._Element, name: str) -> list[etree._Element]:
+    return [c for c in parent if isinstance(c.tag, str) and local(c.tag) == name]
+
+
+def child(parent: etree._Element, name: str) -> etree._Element | None:
+    found = children(parent, name)
+    return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class SheetEntry:
+    """A tab as the workbook lists it."""
+
+    title: str
+    sheet_id: int
+    part: str  # the worksheet part's name in the zip (None-like "" for chart sheets)
+    position: int  # 0-based, in tab order
+
+
+class Package:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        try:
+            self.zip = zipfile.ZipFile(io.BytesIO(data))
+            self.infos = self.zip.infolist()
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
+            raise Unreadable("it is damaged (its zip container is broken)") from None
+        self.names = {i.filename for i in self.infos}
+        self._lower = {n.lower(): n for n in self.names}
+        self.changed: dict[str, bytes] = {}
+        #: Changed parts kept as the pieces they are joined from (large worksheets).
+        self.streamed: dict[str, list[bytes | memoryview]] = {}
+        #: Parts already unpacked, by zip name.
+        self.cache: dict[str, bytes] = {}
+        self.added: list[str] = []
+        self.removed: set[str] = set()
+        self._trees: dict[str, etree._Element] = {}
+        self.workbook_part = self._main_part()
+        if self.find(self.workbook_part) is None:
+            raise Unreadable("it has no workbook part (is it really an xlsx file?)")
+
+    # --- parts ------------------------------------------------------------
+
+    def find(self, name: str) -> str | None:
+        """The zip name of a part, matched case-insensitively as Excel does."""
+        name = name.lstrip("/")
+        if name in self.changed or name in self.names:
+            return name
+        return self._lower.get(name.lower())
+
+    def read(self, name: str) -> bytes:
+        found = self.find(name)
+        if found is None:
+            raise Unreadable(f"its part {name} is missing")
+        if found in self.streamed:
+            self.changed[found] = b"".join(self.streamed.pop(found))
+        if found in self.changed:
+            return self.changed[found]
+        if found in self.cache:
+            return self.cache[found]
+        try:
+            return self.zip.read(found)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
+            raise Unreadable(f"it is damaged (its part {found} cannot be unpacked)") from None
+
+    def tree(self, name: str) -> etree._Element:
+        """A small XML part as a tree, kept so edits accumulate; :meth:`touch` saves it."""
+        found = self.find(name) or name
+        if found not in self._trees:
+            self._trees[found] = parse_xml(self.read(found), found)
+        return self._trees[found]
+
+    def touch(self, name: str) -> None:
+        found = self.find(name) or name
+        self.changed[found] = to_bytes(self._trees[found])
+
+    def set(self, name: str, data: bytes) -> None:
+        found = self.find(name)
+        if found is None:
+            found = name
+            self.added.append(name)
+            self._lower[name.lower()] = name
+        self.changed[found] = data
+        self._trees.pop(found, None)
+
+    def set_pieces(self, name: str, pieces: list[bytes | memoryview]) -> None:
+        """A changed part given as pieces, written one after another by :meth:`save`."""
+        found = self.find(name) or name
+        self.changed.pop(found, None)
+        self.streamed[found] = pieces
+
+    def remove(self, name: str) -> None:
+        found = self.find(name)
+        if found is not None:
+            self.removed.add(found)
+            self.changed.pop(found, None)
+
+    def save(self, handle: IO[bytes]) -> None:
+        """Every part in its order (untouched ones as they were), then the new ones."""
+        with zipfile.ZipFile(handle, "w", allowZip64=True) as out:
+            for info in self.infos:
+                if info.filename in self.removed:
+                    continue
+                if info.filename in self.streamed:
+                    self._stream(out, info, self.streamed[info.filename])
+                    continue
+                data = self.changed.get(info.filename)
+                if data is None and self._copy_raw(out, info):
+                    continue
+                if data is None:
+                    data = self.read(info.filename)
+                kept = zipfile.ZipInfo(info.filename, info.date_time)
+                kept.compress_type = info.compress_type
+                kept.external_attr = info.external_attr
+                kept.create_system = info.create_system
+                kept.comment = info.comment
+                out.writestr(kept, data, compresslevel=_level(data))
+            for name in self.added:
+                if name in self.removed:
+                    continue
+                new = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
+                new.compress_type = zipfile.ZIP_DEFLATED
+                out.writestr(new, self.changed[name], compresslevel=_level(self.changed[name]))
+
+    def _stream(
+        self, out: zipfile.ZipFile, info: zipfile.ZipInfo, pieces: list[bytes | memoryview]
+    ) -> None:
+        """Pack a part from its pieces as they come, never joining them in memory."""
+        size = sum(len(p) for p in pieces)
+        entry = zipfile.ZipInfo(info.filename, info.date_time)
+        entry.compress_type = info.compress_type
+        entry.external_attr = info.external_attr
+        entry.create_system = info.create_system
+        entry.comment = info.comment
+        entry.file_size = size
+        level = 1 if size > 4 << 20 else 6
+        # The level a part is packed at: named compress_level from Python 3.13 on.
+        name = "compress_level" if hasattr(zipfile.ZipInfo, "compress_level") else "_compresslevel"
+        setattr(entry, name, level)
+        with out.open(entry, "w", force_zip64=size > zipfile.ZIP64_LIMIT) as target:
+            for piece in pieces:
+                target.write(piece)
+
+    def _copy_raw(self, out: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+        """Copy an untouched part's compressed bytes as they are (no unpacking and
+        packing again); False when its entry is one this copy does not handle."""
+        at = info.header_offset
+        header = self.data[at : at + 30]
+        if len(header) < 30 or header[:4] != b"PK\x03\x04" or info.flag_bits & 0x01:
+            return False
+        name_len, extra_len = struct.unpack("<HH", header[26:30])
+        start = at + 30 + name_len + extra_len
+        raw = self.data[start : start + info.compress_size]
+        if len(raw) != info.compress_size:
+            return False
+        entry = zipfile.ZipInfo(info.filename, info.date_time)
+        entry.compress_type = info.compress_type
+        entry.external_attr = info.external_attr
+        entry.create_system = info.create_system
+        entry.comment = info.comment
+        entry.flag_bits = info.flag_bits & ~0x08 & 0x0800  # sizes in the header; UTF-8 names
+        entry.CRC = info.CRC
+        entry.compress_size = info.compress_size
+        entry.file_size = info.file_size
+        fp = out.fp
+        assert fp is not None
+        entry.header_offset = fp.tell()
+        zip64 = info.file_size > zipfile.ZIP64_LIMIT or info.compress_size > zipfile.ZIP64_LIMIT
+        fp.write(entry.FileHeader(zip64))
+        fp.write(raw)
+        out.filelist.append(entry)
+        out.NameToInfo[entry.filename] = entry
+        out.start_dir = fp.tell()
+        return True
+
+    # --- relationships ----------------------------------------------------
+
+    def _main_part(self) -> str:
+        if self.find("_rels/.rels") is None:
+            return "xl/workbook.xml"
+        for rel in self.tree("_rels/.rels"):
+            if str(rel.get("Type", "")).endswith("/officeDocument"):
+                return resolve("", str(rel.get("Target", "")))
+        return "xl/workbook.xml"
+
+    def rels_name(self, part: str) -> str:
+        folder, base = posixpath.split(part)
+        return posixpath.join(folder, "_rels", base + ".rels")
+
+    def rels(self, part: str) -> list[tuple[str, str, str]]:
+        """A part's relationships: (id, type, resolved target) for internal targets."""
+        name = self.rels_name(part)
+        if self.find(name) is None:
+            return []
+        out = []
+        for rel in self.tree(name):
+            if rel.get("TargetMode") == "External":
+                continue
+            target = resolve(posixpath.dirname(part), str(rel.get("Target", "")))
+            out.append((str(rel.get("Id", "")), str(rel.get("Type", "")), target))
+        return out
+
+    def related(self, part: str, kind: str) -> list[str]:
+        """The targets of a part's relationships whose type ends with ``/kind``."""
+        return [t for _, typ, t in self.rels(part) if typ.endswith("/" + kind)]
+
+    def add_rel(self, part: str, kind: str, target: str) -> str:
+        """Add a relationship from ``part`` to ``target``; its new id."""
+        name = self.rels_name(part)
+        if self.find(name) is None:
+            self.set(name, f'<Relationships xmlns="{REL_NS}"/>'.encode())
+            self.content_default("rels", "application/vnd.openxmlformats-package.relationships+xml")
+        root = self.tree(name)
+        taken = {str(r.get("Id")) for r in root}
+        n = len(taken) + 1
+        while f"rId{n}" in taken:
+            n += 1
+        rel = etree.SubElement(root, f"{{{REL_NS}}}Relationship")
+        rel.set("Id", f"rId{n}")
+        rel.set("Type", f"{self.rel_ns}/{kind}")
+        rel.set("Target", relative(posixpath.dirname(part), target))
+        self.touch(name)
+        return f"rId{n}"
+
+    def remove_rel(self, part: str, target: str) -> None:
+        name = self.rels_name(part)
+        if self.find(name) is None:
+            return
+        root = self.tree(name)
+        for rel in list(root):
+            if resolve(posixpath.dirname(part), str(rel.get("Target", ""))) == target:
+                root.remove(rel)
+        self.touch(name)
+
+    # --- content types ----------------------------------------------------
+
+    def content_override(self, part: str, content_type: str | None) -> None:
+        """Give ``part`` its content type (None: forget it)."""
+        root = self.tree("[Content_Types].xml")
+        for item in children(root, "Override"):
+            if str(item.get("PartName", "")).lstrip("/").lower() == part.lower():
+                root.remove(item)
+        if content_type is not None:
+            item = etree.SubElement(root, f"{{{CT_NS}}}Override")
+            item.set("PartName", "/" + part)
+            item.set("ContentType", content_type)
+        self.touch("[Content_Types].xml")
+
+    def content_default(self, extension: str, content_type: str) -> None:
+        root = self.tree("[Content_Types].xml")
+        if any(str(d.get("Extension", "")).lower() == extension for d in children(root, "Default")):
+            return
+        item = etree.Element(f"{{{CT_NS}}}Default")
+        item.set("Extension", extension)
+        item.set("ContentType", content_type)
+        root.insert(0, item)
+        self.touch("[Content_Types].xml")
+
+    # --- the workbook -----------------------------------------------------
+
+    @property
+    def workbook(self) -> etree._Element:
+        return self.tree(self.workbook_part)
+
+    @property
+    def main_ns(self) -> str:
+        ns = etree.QName(self.workbook).namespace or MAIN_NS
+        return ns
+
+    @property
+    def strict(self) -> bool:
+        return self.main_ns == STRICT_NS
+
+    @property
+    def rel_ns(self) -> str:
+        return STRICT_REL if self.strict else OFFICE_REL
+
+    def sheets(self) -> list[SheetEntry]:
+        """The tabs in order, with the worksheet part of each (chart sheets have "")."""
+        targets = {rid: (typ, t) for rid, typ, t in self.rels(self.workbook_part)}
+        sheets = child(self.workbook, "sheets")
+        out = []
+        for at, sheet in enumerate(children(sheets, "sheet") if sheets is not None else []):
+            rid = next((v for k, v in sheet.attrib.items() if local(k) == "id"), "")
+            typ, target = targets.get(str(rid), ("", ""))
+            part = self.find(target) if typ.endswith("/worksheet") else None
+            out.append(
+                SheetEntry(str(sheet.get("name", "")), int(sheet.get("sheetId", 0)), part or "", at)
+            )
+        return out
+
+    def date1904(self) -> bool:
+        pr = child(self.workbook, "workbookPr")
+        return pr is not None and str(pr.get("date1904", "")).lower() in ("1", "true")
+
+    def styles_part(self) -> str | None:
+        found = self.related(self.workbook_part, "styles")
+        return self.find(found[0]) if found else None
+
+    def new_part_name(self, pattern: str) -> str:
+        """The first free name of the pattern (``xl/worksheets/sheet{}.xml``)."""
+        n = 1
+        while self.find(pattern.format(n)) is not None:
+            n += 1
+        return pattern.format(n)
+
+
+def _level(data: bytes) -> int:
+    """How hard to pack a part: a large worksheet fast (a few per cent bigger), the rest
+    as usual."""
+    return 1 if len(data) > 4 << 20 else 6
+
+
+def resolve(folder: str, target: str) -> str:
+    """A relationship target as a part name (no leading slash)."""
+    if target.startswith("/"):
+        return posixpath.normpath(target.lstrip("/"))
+    return posixpath.normpath(posixpath.join(folder, target)).lstrip("/")
+
+
+def relative(folder: str, target: str) -> str:
+    return posixpath.relpath(target, folder or ".")
+
+
+_XML_DECL = re.compile(rb"^\s*<\?xml[^>]*\?>\s*")
+
+
+def root_prefix(data: bytes) -> bytes:
+    """The namespace prefix of a part's root element (``b"x:"`` or ``b""``)."""
+    body = _XML_DECL.sub(b"", data[:4096], count=1)
+    found = re.match(rb"\s*(?:<!--.*?-->\s*)*<([A-Za-z_][\w.-]*:)?[A-Za-z_]", body, re.S)
+    return found.group(1) or b"" if found else b""
