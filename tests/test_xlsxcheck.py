@@ -143,7 +143,7 @@ BROKEN: dict[str, tuple[dict[str, Callable[[bytes], bytes | None]], str]] = {
     ),
     "a style index out of range": (
         {SHEET: sub(r'<c r="C2" s="2">', '<c r="C2" s="40">')},
-        "cell C2 has style s=40, but there are",
+        "cell C2 has style s=40, which is not one of the cellXfs",
     ),
     "a style that names a missing font": (
         {
@@ -151,7 +151,7 @@ BROKEN: dict[str, tuple[dict[str, Callable[[bytes], bytes | None]], str]] = {
                 rb'(<cellXfs.*?<xf[^>]*?)fontId="\d+"', rb'\1fontId="9"', p, count=1, flags=re.S
             )
         },
-        "has fontId=9, but there are 3 fonts",
+        "has fontId=9, which is not one of the fonts",
     ),
     "a number format that is not defined": (
         {"xl/styles.xml": sub('<numFmt numFmtId="165"', '<numFmt numFmtId="166"')},
@@ -159,7 +159,7 @@ BROKEN: dict[str, tuple[dict[str, Callable[[bytes], bytes | None]], str]] = {
     ),
     "a shared string index out of range": (
         {SHEET: sub(r'<c r="A2" t="s"><v>4</v>', '<c r="A2" t="s"><v>400</v>')},
-        "cell A2 refers to shared string 400, but there are",
+        "cell A2 refers to shared string 400, which is not in the table",
     ),
     "a shared-strings uniqueCount that is wrong": (
         {"xl/sharedStrings.xml": sub(r'uniqueCount="\d+"', 'uniqueCount="3"')},

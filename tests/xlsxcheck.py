@@ -9,7 +9,9 @@ here go unseen unless they are looked for::
     assert not problems, problems
 
 Each problem is one line naming the part and what is wrong, so that the
-problems of a file before and after a write can be compared as sets.
+problems of a file before and after a write can be compared as sets; no
+message holds a count that a write may change (how many styles or strings
+there are), so a problem that was there before is the same line after.
 """
 
 from __future__ import annotations
@@ -367,7 +369,7 @@ def _styles(package: Package, name: str | None) -> Styles:
                 if not value.isdigit() or int(value) >= sizes.get(target, 0):
                     package.problems.append(
                         f"{name}: {list_name} entry {index} has {attribute}={value}, "
-                        f"but there are {sizes.get(target, 0)} {target}"
+                        f"which is not one of the {target}"
                     )
             number_format = xf.get("numFmtId")
             if number_format is not None and (
@@ -439,8 +441,7 @@ def _worksheet(
             dxf = rule.get("dxfId")
             if dxf is not None and (not dxf.isdigit() or int(dxf) >= styles.dxfs):
                 package.problems.append(
-                    f"{name}: a conditional format uses dxfId={dxf}, "
-                    f"but styles.xml has {styles.dxfs} dxfs"
+                    f"{name}: a conditional format uses dxfId={dxf}, which is not one of the dxfs"
                 )
     sheet_rels = {rel_id for rel_id, _, _ in package.relationships(name)}
     external = _external_ids(package, name)
@@ -554,7 +555,9 @@ def _style_index(
         return
     limit = styles.cell_xfs if styles.cell_xfs is not None else 1
     if not value.isdigit() or int(value) >= limit:
-        package.problems.append(f"{name}: {where} has style s={value}, but there are {limit}")
+        package.problems.append(
+            f"{name}: {where} has style s={value}, which is not one of the cellXfs"
+        )
 
 
 def _cell(
@@ -580,7 +583,7 @@ def _cell(
             package.problems.append(f"{name}: cell {where} is a shared string with no index")
         elif strings is None or int(text) >= strings:
             package.problems.append(
-                f"{name}: cell {where} refers to shared string {text}, but there are {strings or 0}"
+                f"{name}: cell {where} refers to shared string {text}, which is not in the table"
             )
     elif kind == "inlineStr" and "is" not in order and "f" not in order:
         package.problems.append(f"{name}: cell {where} is an inline string with no <is>")
