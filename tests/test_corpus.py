@@ -94,12 +94,12 @@ class Run:
     """What one workbook went through, recorded for the tests to read."""
 
     name: str
+    path: Path
     original: bytes
     codes: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     after_first_sync: bytes | None = None
     after: bytes = b""
-    path: Path | None = None
     beside: list[str] = field(default_factory=list)
     libreoffice_opens_original: bool | None = None
     libreoffice_opens_result: bool | None = None
@@ -134,7 +134,7 @@ def take_through(name: str, source: Path, folder: Path) -> Run:
         path.write_bytes(original)
     config = folder / "config.toml"
     config.write_text(CONFIG.format(name=name))
-    run = Run(name=name, original=original, path=path)
+    run = Run(name=name, path=path, original=original)
     runner = CliRunner()
     for step, command in enumerate((["init", "--demo"], ["sync"], ["sync"])):
         result = runner.invoke(cli, [*command, "--config", str(config)])
@@ -180,12 +180,12 @@ def runs(
     with ProcessPoolExecutor(max_workers=2) as pool:
         done = {run.name: run for run in pool.map(_take_through, jobs, chunksize=4)}
     originals = [CORPUS[name] for name in names]
-    results = [done[n].path for n in names if done[n].kept and done[n].path is not None]
-    opened = libreoffice.opens([*originals, *results], tmp_path_factory.mktemp("soffice"))  # type: ignore[list-item]
+    results = [done[n].path for n in names if done[n].kept]
+    opened = libreoffice.opens([*originals, *results], tmp_path_factory.mktemp("soffice"))
     for name in names:
         run = done[name]
         run.libreoffice_opens_original = opened[CORPUS[name]]
-        if run.kept and run.path is not None:
+        if run.kept:
             run.libreoffice_opens_result = opened[run.path]
     return done
 

@@ -31,6 +31,7 @@ import openpyxl
 from click.testing import CliRunner
 
 from sync.cli import cli
+from tests.test_corpus import CONFIG
 
 FIXTURE = Path(__file__).parent / "fixtures" / "libreoffice-client-formulas.xlsx"
 FORMULA = "=Clients!$A$2"
@@ -104,10 +105,7 @@ def test_three_syncs_keep_the_sessions_deducted_and_the_formulas_whole(tmp_path:
     path = tmp_path / "practice.xlsx"
     shutil.copyfile(FIXTURE, path)
     config = tmp_path / "config.toml"
-    config.write_text(
-        '[workbook]\npath = "practice.xlsx"\n\n[sync]\ntimezone = "Europe/London"\n\n'
-        '[email]\nto = ["you@example.com"]\n'
-    )
+    config.write_text(CONFIG.format(name=path.name))
     for cycle in range(1, 4):
         sync(config)
         values = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), data_only=True)

@@ -48,9 +48,10 @@ def sub(pattern: str, replacement: str, count: int = 1) -> Callable[[bytes], byt
     return change
 
 
-@pytest.mark.parametrize(
-    "path", sorted(p for p in CORPUS.iterdir() if p.name.startswith(("xlsxwriter", "libreoffice")))
-)
+CAREFUL = sorted(p for p in CORPUS.iterdir() if p.name.startswith(("xlsxwriter", "libreoffice")))
+
+
+@pytest.mark.parametrize("path", CAREFUL, ids=[p.name for p in CAREFUL])
 def test_the_files_of_careful_writers_have_no_problems(path: Path) -> None:
     assert check(path.read_bytes()) == []
 
