@@ -27,8 +27,9 @@ demo: $(STAMP)
 	@echo "The bookings it logged into Sessions came from demo/bookings.ics ([calendar] feeds)."
 	@echo "Run 'make demo' again for a fresh copy; '.venv/bin/creditsheet --help' for the commands."
 
-## Lint, type-check and run every test (the browser test needs Debian's chromium).
-test: browser lint typecheck unit
+## Lint, type-check and run every test (the browser test needs Debian's chromium, the
+## corpus test LibreOffice).
+test: browser libreoffice lint typecheck unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -51,6 +52,17 @@ browser:
 	  $$SUDO apt-get update && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends chromium; }
 	@chromium --version 2>/dev/null
+
+## Debian's LibreOffice Calc without its desktop parts, for the corpus test that asks whether
+## LibreOffice opens every workbook the sync wrote (installed only when missing).
+.PHONY: libreoffice
+libreoffice:
+	@command -v soffice >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends \
+	    libreoffice-calc-nogui; }
+	@soffice --version 2>/dev/null
 
 ## The benchmark (both backends): every case at 1k, 10k and 100k sessions; results
 ## go to docs/performance.md. SIZES=20000,100000,1000000 BACKENDS=xlsx for the xlsx
