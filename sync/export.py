@@ -113,7 +113,11 @@ def tables(books: Accounts, *, currency: str, source: str) -> list[Table]:
         ("Ledger of", source),
         ("As of", books.today),
         ("Amounts in", currency),
-        ("Prepaid liability", "what the credits not yet used are worth, at price per credit"),
+        (
+            "Prepaid liability",
+            "what the credits not yet used are worth, at price per credit,"
+            " and the passes' share of their term still ahead",
+        ),
         (
             "Unlimited passes",
             "used in a straight line over their term: the value used in a month is"
