@@ -42,7 +42,7 @@ class ExportError(Exception):
 @dataclass(frozen=True, slots=True)
 class Column:
     title: str
-    kind: str  # "text", "int", "money", "date"
+    kind: str  # "text", "int" (or the text Unlimited, for a pass), "money", "date"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +93,8 @@ MONTH_COLUMNS = _cols(
     ("Credits sold", "int"),
     ("Sales", "money"),
     ("Sessions used", "int"),
-    ("Value of sessions used", "money"),
+    ("Credits used", "int"),
+    ("Value used", "money"),
     ("Credits expired unused", "int"),
     ("Value expired unused", "money"),
     ("Credits outstanding at month end", "int"),
@@ -112,7 +113,16 @@ def tables(books: Accounts, *, currency: str, source: str) -> list[Table]:
         ("Ledger of", source),
         ("As of", books.today),
         ("Amounts in", currency),
-        ("Prepaid liability", "what the credits not yet used are worth, at price per credit"),
+        (
+            "Prepaid liability",
+            "what the credits not yet used are worth, at price per credit,"
+            " and the passes' share of their term still ahead",
+        ),
+        (
+            "Unlimited passes",
+            "used in a straight line over their term: the value used in a month is"
+            " the price x the share of the term in it; none expires unused",
+        ),
         ("At month end", "counts the sessions dated up to that day (today, for this month)"),
     ]
     about += [("Not in the ledger until fixed", problem) for problem in books.problems]
