@@ -21,6 +21,7 @@ from email.utils import format_datetime, getaddresses
 
 from notifier.format import one_line
 from notifier.render import Rendered
+from sync.errors import CreditsheetError
 
 DOMAIN = "creditsheet"
 #: Headers are folded only past RFC 5322's hard limit of 998 characters: the email
@@ -29,7 +30,7 @@ DOMAIN = "creditsheet"
 POLICY = default_policy.clone(max_line_length=998)
 
 
-class AddressError(ValueError):
+class AddressError(CreditsheetError, ValueError):
     """An address that cannot go in an email header (no ``@``, a line break, ...)."""
 
 

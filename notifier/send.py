@@ -11,8 +11,10 @@ from __future__ import annotations
 from email.message import EmailMessage
 from typing import Protocol
 
+from sync.errors import CreditsheetError
 
-class SendError(Exception):
+
+class SendError(CreditsheetError):
     """A message could not be sent; it stays queued and is retried.
 
     ``unreachable``: the server cannot take any message right now (connection

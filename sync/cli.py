@@ -1,9 +1,9 @@
 """The ``creditsheet`` command line: a thin layer over config, backends and the cycle.
 
-Exit status: 0 done (row problems are reported, not failures); 1 an unexpected
-error; 2 bad usage or bad config; 3 the workbook cannot be reached or its
-structure is broken (nothing was written). Errors go to stderr as
-``Error: ...``, with a traceback only under ``-v``.
+Exit status: 0 done (row problems are reported, not failures); otherwise the
+``exit_status`` of the error that stopped the command (the tree and its
+statuses are drawn in :mod:`sync.errors`), 1 for anything unexpected. Errors go
+to stderr as ``Error: ...``, with a traceback only under ``-v``.
 """
 
 from __future__ import annotations
@@ -28,35 +28,33 @@ from rules.accounts import accounts
 from rules.words import plural
 from sync import balance, bootstrap, logs
 from sync.alerts import sender_for
-from sync.backends.base import WorkbookUnavailable
 from sync.calendar.importer import CalendarImport
 from sync.calendar.report import check_lines as calendar_check
 from sync.calendar.report import status_lines as calendar_status
 from sync.calendar.report import summary_line as calendar_summary
 from sync.calendar.state import CalendarState
-from sync.config import Config, ConfigError, config_path, load
+from sync.config import Config, config_path, load
 from sync.cycle import CycleReport, change_lines, run_cycle, today_in
 from sync.daemon import Daemon
-from sync.export import ExportError, default_name, write, write_csv
+from sync.errors import EXIT_CONFIG, EXIT_ERROR, EXIT_WORKBOOK, CreditsheetError
+from sync.export import default_name, write, write_csv
 from sync.keyfile import check_key_file
-from sync.lock import AlreadyRunning, InstanceLock
-from sync.reporting import ReportError, report_text, send_report, status_lines, test_email
+from sync.lock import InstanceLock
+from sync.reporting import report_text, send_report, status_lines, test_email
 from sync.service import balance_links, sync_once
-from sync.state import StateError, StateStore, zone_of
+from sync.state import StateStore, zone_of
 
 log = logging.getLogger("creditsheet")
-
-EXIT_ERROR, EXIT_CONFIG, EXIT_WORKBOOK = 1, 2, 3
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Failure(Exception):
-    """An expected way for a command to stop, with its exit status."""
+class CommandFailed(CreditsheetError):
+    """A command stops for a reason of its own, with the exit status given."""
 
-    def __init__(self, message: str, code: int) -> None:
+    def __init__(self, message: str, exit_status: int) -> None:
         super().__init__(message)
-        self.code = code
+        self.exit_status = exit_status
 
 
 def _version() -> str:
@@ -126,12 +124,8 @@ def command(func: F) -> F:
         setup_logging(verbose, quiet, chatty=func.__name__ == "run")
         try:
             return func(config_path(config_file), quiet=quiet, **kwargs)
-        except ConfigError as err:
-            _fail(str(err), EXIT_CONFIG, verbose)
-        except WorkbookUnavailable as err:
-            _fail(str(err), EXIT_WORKBOOK, verbose)
-        except Failure as err:
-            _fail(str(err), err.code, verbose)
+        except CreditsheetError as err:  # the one place errors become exit statuses
+            _fail(str(err), err.exit_status, verbose)
         except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
             raise
         except Exception as err:  # the last line of defence: say it plainly
@@ -211,14 +205,14 @@ def sync(path: Path, *, quiet: bool, dry_run: bool, as_json: bool) -> None:
             for line in lines:
                 click.echo(f"  {line}")
     if report.blocked:
-        raise Failure(
+        raise CommandFailed(
             "the workbook's structure is broken, so nothing was written: "
             + "; ".join(str(p) for p in report.structural),
             EXIT_WORKBOOK,
         )
     outcome = report.outcome
     if outcome.reason and not outcome.written and not outcome.retry_next_cycle:
-        raise Failure(outcome.reason, EXIT_WORKBOOK)
+        raise CommandFailed(outcome.reason, EXIT_WORKBOOK)
 
 
 def _dry_run(config: Config) -> CycleReport:
@@ -322,9 +316,11 @@ def check(path: Path, *, quiet: bool) -> None:
         trouble += feed_trouble
     trouble += _check_email(config)
     if report.blocked or report.write_blockers:
-        raise Failure("the workbook needs fixing before creditsheet can write to it", EXIT_WORKBOOK)
+        raise CommandFailed(
+            "the workbook needs fixing before creditsheet can write to it", EXIT_WORKBOOK
+        )
     if trouble:
-        raise Failure(f"{plural(trouble, 'thing')} to fix (see above)", EXIT_CONFIG)
+        raise CommandFailed(f"{plural(trouble, 'thing')} to fix (see above)", EXIT_CONFIG)
     click.echo("all good")
 
 
@@ -365,14 +361,12 @@ def report(path: Path, *, quiet: bool, send: bool) -> None:
             click.echo(report_text(cycle.result, config, bootstrap.now()))
             return
         counts = send_report(cycle.result, parts.store, parts.sender, config, bootstrap.now())
-    except (ReportError, SendError) as err:
-        raise Failure(str(err), EXIT_ERROR) from None
     finally:
         parts.close()
     if counts.sent:
         click.echo(f"sent the report to {', '.join(config.email.to)} via {parts.sender.where}")
     else:
-        raise Failure(
+        raise CommandFailed(
             f"the report could not be sent yet via {parts.sender.where}: it stays queued and "
             "`creditsheet run` or the next `creditsheet sync` retries it",
             EXIT_ERROR,
@@ -409,7 +403,7 @@ def export(path: Path, *, quiet: bool, target: str | None, force: bool) -> None:
     backend = bootstrap.backend(config)
     cycle = run_cycle(config, backend, now=bootstrap.now, dry_run=True)
     if cycle.blocked:
-        raise Failure(
+        raise CommandFailed(
             "the workbook's structure is broken, so there is no ledger to write: "
             + "; ".join(str(p) for p in cycle.structural),
             EXIT_WORKBOOK,
@@ -420,17 +414,14 @@ def export(path: Path, *, quiet: bool, target: str | None, force: bool) -> None:
         write_csv(books, sys.stdout, currency=config.rules.currency, source=source)
         return
     where = Path(target) if target else Path(default_name(books.today))
-    try:
-        write(
-            books,
-            where,
-            currency=config.rules.currency,
-            source=source,
-            force=force,
-            protected={"the workbook": config.workbook_path, "the state store": config.state_path},
-        )
-    except ExportError as err:
-        raise Failure(str(err), EXIT_CONFIG) from None
+    write(
+        books,
+        where,
+        currency=config.rules.currency,
+        source=source,
+        force=force,
+        protected={"the workbook": config.workbook_path, "the state store": config.state_path},
+    )
     if quiet:
         return
     click.echo(
@@ -453,11 +444,9 @@ def test_email_command(path: Path, *, quiet: bool) -> None:
     sender = sender_for(config, os.environ)
     try:
         message = test_email(config, sender, bootstrap.now())
-    except ReportError as err:
-        raise Failure(str(err), EXIT_ERROR) from None
     except SendError as err:  # a test email is sent straight away, never queued
         said = str(err).removesuffix("; " + RETRIED)
-        raise Failure(f"{said}; the test email was not sent", EXIT_ERROR) from None
+        raise CommandFailed(f"{said}; the test email was not sent", EXIT_ERROR) from None
     click.echo(f"sent '{message['Subject']}' to {message['To']} via {sender.where}")
     if not config.state_path.exists():
         return
@@ -508,10 +497,7 @@ def run(path: Path, *, quiet: bool, log_format: str) -> None:
     """
     if log_format == "json":
         logs.setup(logging.getLogger().level, "json")
-    try:
-        Daemon(path).run()
-    except AlreadyRunning as err:
-        raise Failure(str(err), EXIT_CONFIG) from None
+    Daemon(path).run()
 
 
 @cli.command()
@@ -524,15 +510,12 @@ def serve(path: Path, *, quiet: bool) -> None:
     """
     config = load(path)
     if not config.balance.enabled:
-        raise Failure(
+        raise CommandFailed(
             f"{path}: [balance] enabled: the balance page is off; set it to true "
             "(and [balance] base_url to where clients will reach it)",
             EXIT_CONFIG,
         )
-    try:
-        balance.serve(config)
-    except (balance.BalanceError, StateError) as err:
-        raise Failure(str(err), EXIT_ERROR) from None
+    balance.serve(config)
 
 
 @cli.group("balance")
@@ -551,12 +534,9 @@ def balance_rotate(path: Path, *, quiet: bool, client: str) -> None:
     """
     config = load(path)
     with StateStore(config.state_path) as store:
-        try:
-            link = balance.rotate_by_name(
-                store, client, bootstrap.now(), base_url=config.balance.base_url
-            )
-        except balance.UnknownClient as err:
-            raise Failure(str(err), EXIT_CONFIG) from None
+        link = balance.rotate_by_name(
+            store, client, bootstrap.now(), base_url=config.balance.base_url
+        )
     click.echo(link)
 
 

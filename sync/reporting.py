@@ -27,10 +27,11 @@ from rules.words import plural
 from sync.alerts import AlertCounts, send_pending
 from sync.config import Config
 from sync.cycle import CycleReport
+from sync.errors import CreditsheetError
 from sync.state import CycleRecord, QueuedMessage, StateStore, latest_slot, timestamp, zone_of
 
 
-class ReportError(Exception):
+class ReportError(CreditsheetError):
     """A report or test email cannot go out; the message says what to set."""
 
 

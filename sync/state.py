@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 from notifier.messages import POLICY
 from rules.model import Event
 from sync.config import ReportConfig
+from sync.errors import CreditsheetError
 
 SCHEMA_VERSION = 1
 #: The balance page's tables have their own version line (``balance_schema_version``
@@ -137,7 +138,7 @@ MAIL_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {0: _run_scri
 _MAIL_RETRY = "mail_retry_requested"
 
 
-class StateError(Exception):
+class StateError(CreditsheetError):
     """The state file cannot be used; the message says which file and why."""
 
 
