@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from notifier.send import RecordingSender, SendError
+from notifier.send import SendError
 from rules.engine import compute
 from rules.values import key
 from sync.alerts import BACKOFF_CAP, AlertCounts, backoff, deliver, send_pending
 from sync.state import StateStore
+from tests.fakesender import RecordingSender
 from tests.mailfixtures import EVIL, NOW, TODAY, config, parts, practice, tables
 
 RESULT = practice()

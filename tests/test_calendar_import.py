@@ -11,7 +11,6 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from notifier.send import RecordingSender
 from sync.alerts import deliver
 from sync.backends.retry import RetryPolicy
 from sync.calendar.importer import CalendarImport
@@ -21,6 +20,7 @@ from sync.cycle import CycleReport, run_cycle
 from sync.state import StateStore
 from tests.calendar_support import FIXTURES, FeedServer, calendar, feed_server, vevent
 from tests.contract.harness import XlsxHarness
+from tests.fakesender import RecordingSender
 
 NOW = datetime(2026, 12, 4, 12, tzinfo=UTC)
 CLIENTS = [

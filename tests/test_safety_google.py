@@ -39,13 +39,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from notifier.send import RecordingSender
 from rules.values import date_to_serial
 from sync.backends.base import WorkbookUnavailable
 from sync.backends.google import GoogleBackend
 from sync.backends.retry import RetryPolicy
 from sync.cycle import run_cycle
 from sync.service import Parts, sync_once
+from tests.fakesender import RecordingSender
 from tests.safety import record, size
 from tests.safety_google_support import (
     CONFIG,

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from notifier.send import RecordingSender
 from sync.alerts import deliver
 from sync.backends.base import AppendedCell, Backend, RowAppend, Snapshot, WriteOutcome, WritePlan
 from sync.calendar.importer import CalendarImport
@@ -17,6 +16,7 @@ from sync.cycle import CycleReport, run_cycle
 from sync.state import StateStore
 from tests.calendar_support import calendar, sessions_for
 from tests.contract.harness import Harness
+from tests.fakesender import RecordingSender
 
 NOW = datetime(2026, 12, 4, 12, tzinfo=UTC)
 CLIENTS = [["Client", "Email", "Billing"], ["Ann Lee", "ann@example.com", "Package"]]
