@@ -31,10 +31,9 @@ from sync.alerts import sender_for
 from sync.calendar.importer import CalendarImport
 from sync.calendar.report import check_lines as calendar_check
 from sync.calendar.report import status_lines as calendar_status
-from sync.calendar.report import summary_line as calendar_summary
 from sync.calendar.state import CalendarState
 from sync.config import Config, config_path, load
-from sync.cycle import CycleReport, change_lines, run_cycle, today_in
+from sync.cycle import CycleReport, run_cycle, today_in
 from sync.daemon import Daemon
 from sync.errors import EXIT_CONFIG, EXIT_ERROR, EXIT_WORKBOOK, CreditsheetError
 from sync.export import default_name, write, write_csv
@@ -43,6 +42,7 @@ from sync.lock import InstanceLock
 from sync.reporting import report_text, send_report, status_lines, test_email
 from sync.service import balance_links, sync_once
 from sync.state import StateStore, zone_of
+from sync.views import change_lines, cycle_json, summary
 
 log = logging.getLogger("creditsheet")
 
@@ -196,7 +196,7 @@ def sync(path: Path, *, quiet: bool, dry_run: bool, as_json: bool) -> None:
         finally:
             parts.close()
     if as_json:
-        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        click.echo(json.dumps(cycle_json(report), ensure_ascii=False))
     elif not quiet or report.blocked:
         click.echo(summary(report))
         if dry_run:
@@ -233,50 +233,6 @@ def _dry_run(config: Config) -> CycleReport:
             links_for=links_for if config.balance.enabled else None,
             calendar=calendar,
         )
-
-
-def summary(report: CycleReport) -> str:
-    """The plain-text summary of a cycle."""
-    data = report.as_dict()
-    lines = [f"{report.workbook}  (today {report.today.isoformat()})"]
-    rows = ", ".join(f"{tab} {n}" for tab, n in report.rows_read.items()) or "nothing"
-    lines.append(f"  rows read:   {rows}")
-    packages = ", ".join(f"{n} {s}" for s, n in report.packages_by_status().items() if n)
-    lines.append(f"  packages:    {packages or 'none'}")
-    s = report.sessions_by_status()
-    lines.append(
-        f"  sessions:    {s['Deducted']} deducted, {s['Not deducted']} not deducted, "
-        f"{s['Rejected']} rejected, {s['Invalid']} invalid"
-    )
-    lines.append(f"  problems:    {plural(report.rows_with_problems(), 'row')} with problems")
-    for problem in report.result.problems[:20]:
-        lines.append(f"    - {problem}")
-    if len(report.result.problems) > 20:
-        lines.append(f"    ... and {len(report.result.problems) - 20} more")
-    for problem in report.structural:
-        lines.append(f"  STRUCTURE:   {problem}")
-    verb = "would change" if report.dry_run else "changed"
-    written = (
-        "" if report.dry_run or report.outcome.written or not report.plan else " (not written)"
-    )
-    lines.append(f"  cells:       {report.plan.size} {verb}{written}")
-    if report.outcome.reason:
-        lines.append(f"  not written: {report.outcome.reason}")
-    alerts = data["alerts"]
-    assert isinstance(alerts, dict)
-    if report.dry_run:
-        lines.append(f"  alerts:      {len(report.events)} due now (a dry run queues none)")
-    else:
-        lines.append(
-            f"  alerts:      {alerts['queued']} queued, {alerts['sent']} sent, "
-            f"{alerts['pending']} pending"
-            + (f", {alerts['failed']} failed to send" if alerts["failed"] else "")
-        )
-    if report.calendar is not None or report.feeds:
-        failed = sum(1 for f in report.feeds if f.error is not None)
-        lines.append(calendar_summary(report.calendar, len(report.feeds), failed))
-    lines.append(f"  took:        {report.duration:.2f} s")
-    return "\n".join(lines)
 
 
 @cli.command()

@@ -24,12 +24,9 @@ from rules.dashboard import dashboard_rows
 from rules.engine import decide, parse
 from rules.model import Event, Result, RowProblem, Table
 from rules.schema import PackageStatus, SessionStatus
-from rules.tabs import column_letter
-from rules.words import plural
-from sync.backends.base import Backend, CellChange, Snapshot, WriteOutcome, WritePlan
+from sync.backends.base import Backend, Snapshot, WriteOutcome, WritePlan
 from sync.calendar.rows import with_bookings
 from sync.config import Config
-from sync.diff import describe
 from sync.diff import plan as make_plan
 
 if TYPE_CHECKING:
@@ -89,53 +86,6 @@ class CycleReport:
 
     def rows_with_problems(self) -> int:
         return len({(p.tab, p.row) for p in self.result.problems if p.row})
-
-    def as_dict(self) -> dict[str, object]:
-        sessions = self.sessions_by_status()
-        return {
-            "workbook": self.workbook,
-            "today": self.today.isoformat(),
-            "dry_run": self.dry_run,
-            "rows_read": dict(self.rows_read),
-            "cells_changed": self.plan.size,
-            "written": self.outcome.written,
-            "not_written_reason": self.outcome.reason,
-            "packages": self.packages_by_status(),
-            "sessions": {
-                "deducted": sessions[SessionStatus.DEDUCTED.value],
-                "not_deducted": sessions[SessionStatus.NOT_DEDUCTED.value],
-                "rejected": sessions[SessionStatus.REJECTED.value],
-                "invalid": sessions[SessionStatus.INVALID.value],
-            },
-            "rows_with_problems": self.rows_with_problems(),
-            "problems": [str(p) for p in self.result.problems],
-            "structural_problems": [str(p) for p in self.result.structural],
-            "events": [
-                {"kind": e.kind, "key": e.key, "audience": e.audience, "subject": e.subject}
-                for e in self.events
-            ],
-            "alerts": {"queued": 0, "sent": 0, "pending": 0, "failed": 0, **self.alerts},
-            "duration_seconds": round(self.duration, 4),
-            **({"calendar": self.calendar_dict()} if self.calendar is not None else {}),
-        }
-
-    def calendar_dict(self) -> dict[str, object]:
-        """The calendar import's figures: feeds by host only, never their addresses."""
-        made = self.calendar
-        return {
-            "bookings_logged": len(made.rows) if made is not None else 0,
-            "cells_updated": len(made.updates) if made is not None else 0,
-            "not_matched": list(made.unmatched) if made is not None else [],
-            "feeds": [
-                {
-                    "feed": f.source.label,
-                    "ok": f.error is None,
-                    "bookings": None if f.bookings is None else len(f.bookings),
-                    "error": f.error,
-                }
-                for f in self.feeds
-            ],
-        }
 
 
 def _invalid_rows(result: Result, tab: str) -> int:
@@ -295,38 +245,3 @@ def run_cycle(
         calendar=made,
         feeds=tuple(calendar.last_reads) if calendar is not None else (),
     )
-
-
-def change_lines(plan: WritePlan) -> list[str]:
-    """The plan cell by cell, as ``Packages!K7: 3 -> 2``."""
-    lines = []
-    for h in plan.headers:
-        lines.append(f"{_ref(h.tab, column_letter(h.col), 1)}: (blank) -> {h.name} (new column)")
-    for c in plan.cells:
-        lines.append(_change_line(c, column_letter(c.col)))
-    for a in plan.appends:
-        cells = ", ".join(describe(c.value) for c in sorted(a.cells, key=lambda c: c.col))
-        lines.append(f"{_ref(a.tab, 'A', a.row)}: new row ({cells})")
-    for t in plan.tabs:
-        verb = "rewritten" if t.exists else "created"
-        lines.append(f"{t.title}: {verb} ({plural(len(t.rows), 'row')}, owned by the sync)")
-    return lines
-
-
-def _ref(tab: str, letter: str, row: int) -> str:
-    quoted = f"'{tab}'" if not tab.replace("_", "").isalnum() else tab
-    return f"{quoted}!{letter}{row}"
-
-
-_COLOR_NAMES = {"#B7E1CD": "green", "#FCE8B2": "amber", "#F4C7C3": "red", "#D9D9D9": "grey"}
-
-
-def _change_line(c: CellChange, letter: str) -> str:
-    ref = _ref(c.tab, letter, c.row)
-    parts = []
-    if c.set_value:
-        parts.append(f"{describe(c.old)} -> {describe(c.new)}")
-    if c.set_fill:
-        parts.append(f"color {_COLOR_NAMES.get(c.fill or '', c.fill or 'none')}")
-    suffix = " (filled blank input)" if c.input_fill else ""
-    return f"{ref}: {', '.join(parts)}{suffix}"

@@ -29,6 +29,7 @@ from sync.config import Config
 from sync.cycle import CycleReport
 from sync.errors import CreditsheetError
 from sync.state import CycleRecord, QueuedMessage, StateStore, latest_slot, timestamp, zone_of
+from sync.views import cycle_json
 
 
 class ReportError(CreditsheetError):
@@ -158,7 +159,7 @@ def cycle_outcome(report: CycleReport) -> tuple[str, str | None]:
 
 
 def cycle_figures(report: CycleReport, alerts: AlertCounts | None = None) -> dict[str, Any]:
-    data = report.as_dict()
+    data = cycle_json(report)
     figures = {
         k: data[k]
         for k in ("rows_read", "cells_changed", "packages", "sessions", "rows_with_problems")
