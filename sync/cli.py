@@ -33,7 +33,7 @@ from sync.calendar.report import check_lines as calendar_check
 from sync.calendar.report import status_lines as calendar_status
 from sync.calendar.state import CalendarState
 from sync.config import Config, config_path, load
-from sync.cycle import CycleReport, run_cycle, today_in
+from sync.cycle import CycleReport, carry_out, decide_cycle, gather, run_cycle, today_in
 from sync.daemon import Daemon
 from sync.errors import EXIT_CONFIG, EXIT_ERROR, EXIT_WORKBOOK, CreditsheetError
 from sync.export import default_name, write, write_csv
@@ -218,20 +218,18 @@ def sync(path: Path, *, quiet: bool, dry_run: bool, as_json: bool) -> None:
 def _dry_run(config: Config) -> CycleReport:
     """A cycle that writes nothing, creates no state store, and sends nothing."""
     backend = bootstrap.backend(config)
+    at = bootstrap.now()
     uses_store = config.balance.enabled or config.calendar.enabled
     if not (uses_store and config.state_path.exists()):
         calendar = CalendarImport.for_config(config, None, record=False)
-        return run_cycle(config, backend, now=bootstrap.now, dry_run=True, calendar=calendar)
+        return run_cycle(config, backend, now=at, dry_run=True, calendar=calendar)
     with StateStore(config.state_path) as store:  # show the links that already exist
-        links_for = balance_links(config, store, bootstrap.now, create=False)
         calendar = CalendarImport.for_config(config, CalendarState(store), record=False)
-        return run_cycle(
-            config,
-            backend,
-            now=bootstrap.now,
-            dry_run=True,
-            links_for=links_for if config.balance.enabled else None,
-            calendar=calendar,
+        gathered = gather(config, backend, now=at, calendar=calendar)
+        links = balance_links(config, store, gathered.tables, at, create=False)
+        decided = decide_cycle(config, gathered, links=links)
+        return carry_out(
+            backend, gathered, decided, now=at, dry_run=True, calendar=calendar, links=links
         )
 
 
@@ -249,7 +247,7 @@ def check(path: Path, *, quiet: bool) -> None:
             click.echo(f"warning: {warning}")
     backend = bootstrap.backend(config)
     calendar = CalendarImport.for_config(config, None, record=False)
-    report = run_cycle(config, backend, now=bootstrap.now, dry_run=True, calendar=calendar)
+    report = run_cycle(config, backend, now=bootstrap.now(), dry_run=True, calendar=calendar)
     click.echo(f"ok: workbook {backend.where} can be read")
     trouble = 0
     for problem in report.structural:
@@ -312,7 +310,7 @@ def report(path: Path, *, quiet: bool, send: bool) -> None:
     config = load(path)
     parts = bootstrap.parts(config)
     try:
-        cycle = run_cycle(config, parts.backend, now=bootstrap.now, dry_run=True)
+        cycle = run_cycle(config, parts.backend, now=bootstrap.now(), dry_run=True)
         if not send:
             click.echo(report_text(cycle.result, config, bootstrap.now()))
             return
@@ -357,7 +355,7 @@ def export(path: Path, *, quiet: bool, target: str | None, force: bool) -> None:
     """
     config = load(path)
     backend = bootstrap.backend(config)
-    cycle = run_cycle(config, backend, now=bootstrap.now, dry_run=True)
+    cycle = run_cycle(config, backend, now=bootstrap.now(), dry_run=True)
     if cycle.blocked:
         raise CommandFailed(
             "the workbook's structure is broken, so there is no ledger to write: "

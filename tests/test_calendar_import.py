@@ -65,9 +65,7 @@ class Practice:
             policy=RetryPolicy(attempts=2, total_seconds=1.0, timeout=(2.0, 2.0)),
             sleep=lambda s: None,
         )
-        report = run_cycle(
-            self.config, self.backend, now=lambda: self.now, calendar=calendar_import
-        )
+        report = run_cycle(self.config, self.backend, now=self.now, calendar=calendar_import)
         deliver(report.result, self.store, self.sender, self.config, self.now)
         return report
 

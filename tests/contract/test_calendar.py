@@ -39,7 +39,7 @@ def config(feed: Path) -> Config:
 
 def cycle(cfg: Config, backend: Backend, store: StateStore) -> CycleReport:
     calendar_import = CalendarImport.for_config(cfg, CalendarState(store))
-    return run_cycle(cfg, backend, now=lambda: NOW, calendar=calendar_import)
+    return run_cycle(cfg, backend, now=NOW, calendar=calendar_import)
 
 
 def sessions(harness: Harness) -> list[list[object]]:
