@@ -27,7 +27,6 @@ from notifier.smtp import RETRIED
 from rules.accounts import accounts
 from rules.words import plural
 from sync import balance, bootstrap, logs
-from sync.alerts import sender_for
 from sync.calendar.importer import CalendarImport
 from sync.calendar.report import check_lines as calendar_check
 from sync.calendar.report import status_lines as calendar_status
@@ -167,6 +166,10 @@ def init(path: Path, *, quiet: bool, demo: bool) -> None:
 
     Creates the workbook (xlsx) or its missing tabs and columns. Never deletes
     or reorders anything that is there.
+
+    \b
+    Example:
+        creditsheet init --demo --config config.toml
     """
     config = load(path)
     backend = bootstrap.backend(config)
@@ -185,7 +188,13 @@ def init(path: Path, *, quiet: bool, demo: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @command
 def sync(path: Path, *, quiet: bool, dry_run: bool, as_json: bool) -> None:
-    """Run one sync cycle: read, check, compute, write back."""
+    """Run one sync cycle: read, check, compute, write back.
+
+    \b
+    Example:
+        creditsheet sync --dry-run
+        creditsheet sync --json
+    """
     config = load(path)
     if dry_run:
         report = _dry_run(config)
@@ -239,6 +248,10 @@ def check(path: Path, *, quiet: bool) -> None:
     """Check config, access to the workbook, its structure and email settings.
 
     Says in plain words what to fix. Writes nothing.
+
+    \b
+    Example:
+        creditsheet check --config config.toml
     """
     config = load(path)
     click.echo(f"ok: config {path}")
@@ -306,7 +319,13 @@ def _check_email(config: Config) -> int:
 @click.option("--send", is_flag=True, help="Email the report to [email] to instead of printing it.")
 @command
 def report(path: Path, *, quiet: bool, send: bool) -> None:
-    """Render the periodic report from the workbook as it is now; print or email it."""
+    """Render the periodic report from the workbook as it is now; print or email it.
+
+    \b
+    Example:
+        creditsheet report
+        creditsheet report --send
+    """
     config = load(path)
     parts = bootstrap.parts(config)
     try:
@@ -393,9 +412,14 @@ def export(path: Path, *, quiet: bool, target: str | None, force: bool) -> None:
 @cli.command("test-email")
 @command
 def test_email_command(path: Path, *, quiet: bool) -> None:
-    """Send one test email through the configured email backend."""
+    """Send one test email through the configured email backend.
+
+    \b
+    Example:
+        creditsheet test-email
+    """
     config = load(path)
-    sender = sender_for(config, os.environ)
+    sender = bootstrap.sender(config, os.environ)
     try:
         message = test_email(config, sender, bootstrap.now())
     except SendError as err:  # a test email is sent straight away, never queued
@@ -417,7 +441,12 @@ def test_email_command(path: Path, *, quiet: bool) -> None:
 @cli.command()
 @command
 def status(path: Path, *, quiet: bool) -> None:
-    """The last cycles, the emails waiting to go out, the next report, the daemon."""
+    """The last cycles, the emails waiting to go out, the next report, the daemon.
+
+    \b
+    Example:
+        creditsheet status
+    """
     config = load(path)
     holder = InstanceLock(bootstrap.workbook_id(config)).holder()
     click.echo(f"daemon: running (pid {holder})" if holder else "daemon: not running")
@@ -448,6 +477,10 @@ def run(path: Path, *, quiet: bool, log_format: str) -> None:
 
     Finishes the cycle in progress and exits 0 on SIGTERM or Ctrl-C (a second
     signal stops at once); SIGHUP re-reads the config. One per workbook.
+
+    \b
+    Example:
+        creditsheet run --log-format json
     """
     if log_format == "json":
         logs.setup(logging.getLogger().level, "json")
@@ -461,6 +494,10 @@ def serve(path: Path, *, quiet: bool) -> None:
 
     Pages come from the last sync's results in the state store; the workbook
     is never read per request. Stops on SIGTERM or Ctrl-C.
+
+    \b
+    Example:
+        creditsheet serve --config config.toml
     """
     config = load(path)
     if not config.balance.enabled:
@@ -485,6 +522,10 @@ def balance_rotate(path: Path, *, quiet: bool, client: str) -> None:
     """Give CLIENT a new balance link; the old one stops working at once.
 
     The Clients tab shows the new link after the next sync.
+
+    \b
+    Example:
+        creditsheet balance rotate "Ann Lee"
     """
     config = load(path)
     with StateStore(config.state_path) as store:

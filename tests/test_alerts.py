@@ -211,7 +211,7 @@ def test_a_blocked_cycle_does_not_rearm_alerts(store: StateStore, tmp_path: Path
 def test_sender_for_the_configured_backend(tmp_path: Path) -> None:
     from notifier.outbox import FileSender
     from notifier.smtp import SmtpSender
-    from sync.alerts import sender_for
+    from sync.bootstrap import sender as sender_for
 
     files = sender_for(config(tmp_path), {})
     assert isinstance(files, FileSender) and files.outbox == tmp_path / "outbox"
