@@ -17,7 +17,7 @@ from sync.calendar.plan import EVENT
 from sync.config import Config, ConfigError
 from sync.demo import demo_calendar, demo_rows
 from sync.service import Parts
-from sync.state import StateStore
+from sync.store import Store
 
 
 def backend(config: Config) -> Backend:
@@ -105,11 +105,10 @@ def demo_feeds(config: Config, today: date) -> list[str]:
 def parts(config: Config) -> Parts:
     """Backend, state store and mail sender for one workbook's cycles."""
     from sync.calendar.importer import CalendarImport
-    from sync.calendar.state import CalendarState
 
-    store = StateStore(config.state_path)
+    store = Store(config.state_path)
     calendar = (
-        CalendarImport.for_config(config, CalendarState(store)) if config.calendar.enabled else None
+        CalendarImport.for_config(config, store.calendar) if config.calendar.enabled else None
     )
     return Parts(
         config=config,

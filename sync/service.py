@@ -27,7 +27,7 @@ from sync.balance import client_keys_from_tables, ensure_tokens, links, publish
 from sync.config import Config
 from sync.cycle import CleanMemo, CycleReport, carry_out, decide_cycle, gather
 from sync.reporting import queue_report, record_cycle
-from sync.state import StateStore
+from sync.store import Store
 
 if TYPE_CHECKING:
     from sync.calendar.importer import CalendarImport
@@ -41,7 +41,7 @@ class Parts:
 
     config: Config
     backend: Backend
-    store: StateStore
+    store: Store
     sender: Sender
     #: The last clean cycle's result, reused while nothing changes (see run_cycle).
     memo: CleanMemo = field(default_factory=CleanMemo)
@@ -76,7 +76,7 @@ def sync_once(
         gathered = gather(config, parts.backend, now=at, calendar=calendar)
     except WorkbookUnavailable as err:
         if not dry_run:
-            store.record_cycle(at, time.perf_counter() - clock, "failed", reason=str(err))
+            store.cycles.record(at, time.perf_counter() - clock, "failed", reason=str(err))
             # A sheet outage does not hold the mail.
             send_pending(store, parts.sender, at, at_once=_at_once(store, by_hand))
         raise
@@ -120,16 +120,16 @@ def sync_once(
     return report
 
 
-def _at_once(store: StateStore, by_hand: bool) -> bool:
+def _at_once(store: Store, by_hand: bool) -> bool:
     """Whether to try all pending mail now; a test email's request is used up here."""
-    asked = store.take_mail_retry()
+    asked = store.outbox.take_retry()
     if asked and not by_hand:
         log.info("a test email went through: trying the pending emails now")
     return asked or by_hand
 
 
 def balance_links(
-    config: Config, store: StateStore, tables: Mapping[str, Table], now: datetime, *, create: bool
+    config: Config, store: Store, tables: Mapping[str, Table], now: datetime, *, create: bool
 ) -> Mapping[str, str] | None:
     """Each client's balance link, by client key (None when the page is off).
 
@@ -141,4 +141,4 @@ def balance_links(
     base = config.balance.base_url
     if create:
         return links(ensure_tokens(store, client_keys_from_tables(tables), now), base)
-    return links(store.balance_tokens(), base)
+    return links(store.balance.tokens(), base)
