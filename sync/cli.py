@@ -31,7 +31,15 @@ from sync.calendar.importer import CalendarImport
 from sync.calendar.report import check_lines as calendar_check
 from sync.calendar.report import status_lines as calendar_status
 from sync.config import Config, config_path, load
-from sync.cycle import CycleReport, carry_out, decide_cycle, gather, run_cycle, today_in
+from sync.cycle import (
+    CycleReport,
+    carry_out,
+    cycle_report,
+    decide_cycle,
+    gather,
+    run_cycle,
+    today_in,
+)
 from sync.daemon import Daemon
 from sync.errors import EXIT_CONFIG, EXIT_ERROR, EXIT_WORKBOOK, CreditsheetError
 from sync.export import default_name, write, write_csv
@@ -237,8 +245,9 @@ def _dry_run(config: Config) -> CycleReport:
         gathered = gather(config, backend, now=at, calendar=calendar)
         links = balance_links(config, store, gathered.tables, at, create=False)
         decided = decide_cycle(config, gathered, links=links)
-        return carry_out(
-            backend, gathered, decided, now=at, dry_run=True, calendar=calendar, links=links
+        outcome = carry_out(backend, gathered, decided, now=at, dry_run=True, calendar=calendar)
+        return cycle_report(
+            backend, gathered, decided, outcome, dry_run=True, calendar=calendar, links=links
         )
 
 

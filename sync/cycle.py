@@ -2,7 +2,8 @@
 
     gathered = gather(config, backend, now=now, calendar=calendar)    # read
     decided = decide_cycle(config, gathered, links=links, memo=memo)  # pure
-    report = carry_out(backend, gathered, decided, now=now, ...)      # write
+    outcome = carry_out(backend, gathered, decided, now=now, ...)     # write
+    report = cycle_report(backend, gathered, decided, outcome, ...)   # what it did
 
 ``now`` is one moment, read once per cycle by whoever runs it, so tests never
 patch globals and everything a cycle records carries the same time. Between
@@ -276,10 +277,9 @@ def carry_out(
     dry_run: bool = False,
     stopping: bool = False,
     calendar: CalendarImport | None = None,
-    links: Mapping[str, str] | None = None,
-) -> CycleReport:
+) -> WriteOutcome:
     """Write the plan (unless ``dry_run``, or ``stopping``: a daemon told to stop
-    abandons the write, leaving the workbook as it was) and say what was done."""
+    abandons the write, leaving the workbook as it was)."""
     snapshot, plan, made = gathered.snapshot, decided.plan, gathered.bookings
     if dry_run or not plan:
         outcome = WriteOutcome(written=False)
@@ -290,23 +290,41 @@ def carry_out(
     if calendar is not None and made is not None and not dry_run:
         calendar.landed(made, outcome, now)
     gathered.laps.lap("write")
+    return outcome
+
+
+def cycle_report(
+    backend: Backend,
+    gathered: Gathered,
+    decided: Decided,
+    outcome: WriteOutcome,
+    *,
+    dry_run: bool = False,
+    calendar: CalendarImport | None = None,
+    links: Mapping[str, str] | None = None,
+    alerts: Mapping[str, int] | None = None,
+    stopped: bool = False,
+) -> CycleReport:
+    """What the cycle did, built once it is done (its alerts delivered, if any)."""
+    laps = gathered.laps
     return CycleReport(
         workbook=backend.where,
         today=gathered.today,
         dry_run=dry_run,
         rows_read=decided.result.rows_read,
-        plan=plan,
+        plan=decided.plan,
         outcome=outcome,
         result=decided.result,
-        duration=time.perf_counter() - gathered.laps.started,
-        phases=gathered.laps.phases,
-        cpu=gathered.laps.cpu,
-        write_blockers=snapshot.write_blockers,
+        duration=laps.mark - laps.started,
+        phases=laps.phases,
+        cpu=laps.cpu,
+        write_blockers=gathered.snapshot.write_blockers,
         timezone=gathered.zone,
         links=links or {},
-        calendar=made,
+        alerts=dict(alerts or {}),
+        calendar=gathered.bookings,
         feeds=tuple(calendar.last_reads) if calendar is not None else (),
-        stopped=stopping,
+        stopped=stopped,
     )
 
 
@@ -337,6 +355,7 @@ def run_cycle(
     decided = decide_cycle(config, gathered, links=links, memo=memo)
     if memo is not None and decided.clean is not None:
         memo.key, memo.result = decided.clean.key, decided.clean.result
-    return carry_out(
-        backend, gathered, decided, now=now, dry_run=dry_run, calendar=calendar, links=links
+    outcome = carry_out(backend, gathered, decided, now=now, dry_run=dry_run, calendar=calendar)
+    return cycle_report(
+        backend, gathered, decided, outcome, dry_run=dry_run, calendar=calendar, links=links
     )

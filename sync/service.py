@@ -25,7 +25,7 @@ from sync.alerts import deliver, send_pending
 from sync.backends.base import Backend, WorkbookUnavailable
 from sync.balance import client_keys_from_tables, ensure_tokens, links, publish
 from sync.config import Config
-from sync.cycle import CleanMemo, CycleReport, carry_out, decide_cycle, gather
+from sync.cycle import CleanMemo, CycleReport, carry_out, cycle_report, decide_cycle, gather
 from sync.reporting import queue_report, record_cycle
 from sync.store import Store
 
@@ -74,49 +74,55 @@ def sync_once(
     calendar = parts.calendar.read_only() if dry_run and parts.calendar else parts.calendar
     try:
         gathered = gather(config, parts.backend, now=at, calendar=calendar)
+        links = balance_links(config, store, gathered.tables, at, create=not dry_run)
+        decided = decide_cycle(config, gathered, links=links, memo=parts.memo)
+        if decided.clean is not None:
+            parts.memo = decided.clean
+        stopping = not dry_run and not proceed()
+        outcome = carry_out(
+            parts.backend,
+            gathered,
+            decided,
+            now=at,
+            dry_run=dry_run,
+            stopping=stopping,
+            calendar=calendar,
+        )
     except WorkbookUnavailable as err:
         if not dry_run:
             store.cycles.record(at, time.perf_counter() - clock, "failed", reason=str(err))
             # A sheet outage does not hold the mail.
             send_pending(store, parts.sender, at, at_once=_at_once(store, by_hand))
         raise
-    links = balance_links(config, store, gathered.tables, at, create=not dry_run)
-    decided = decide_cycle(config, gathered, links=links, memo=parts.memo)
-    if decided.clean is not None:
-        parts.memo = decided.clean
-    stopping = not dry_run and not proceed()
-    report = carry_out(
+    counts = None
+    if not dry_run and not stopping:  # a stopped cycle queues nothing on its account
+        if with_report and not decided.result.blocked:
+            queue_report(decided.result, store, config, at, gathered.zone)
+        counts = deliver(
+            decided.result,
+            store,
+            parts.sender,
+            config,
+            at,
+            links,
+            at_once=_at_once(store, by_hand),
+        )
+        if config.balance.enabled:
+            renew = config.notify.renew_url
+            publish(decided.result, store, at, timezone=gathered.zone, renew_url=renew)
+    report = cycle_report(
         parts.backend,
         gathered,
         decided,
-        now=at,
+        outcome,
         dry_run=dry_run,
-        stopping=stopping,
         calendar=calendar,
         links=links,
+        alerts=counts.as_dict() if counts is not None else None,
+        stopped=stopping,
     )
-    if dry_run:
-        return report
-    if report.stopped:
-        record_cycle(store, report, at)
-        return report
-    if with_report and not report.blocked:
-        queue_report(report.result, store, config, at, report.timezone)
-    counts = deliver(
-        report.result,
-        store,
-        parts.sender,
-        config,
-        at,
-        report.links,
-        at_once=_at_once(store, by_hand),
-    )
-    report.alerts = counts.as_dict()
-    if config.balance.enabled:
-        publish(
-            report.result, store, at, timezone=report.timezone, renew_url=config.notify.renew_url
-        )
-    record_cycle(store, report, at, counts)
+    if not dry_run:
+        record_cycle(store, report, at, counts)
     return report
 
 
