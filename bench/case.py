@@ -55,9 +55,9 @@ def sync_xlsx(path: Path, *, steady: bool = False) -> dict[str, object]:
     """One cycle; ``steady``: the second of two in one process, as a running daemon's."""
     backend, memo = XlsxBackend(path), CleanMemo()
     if steady:
-        run_cycle(CONFIG, backend, now=lambda: NOW, memo=memo)
+        run_cycle(CONFIG, backend, now=NOW, memo=memo)
     wall, cpu = time.perf_counter(), time.process_time()
-    report = run_cycle(CONFIG, backend, now=lambda: NOW, memo=memo)
+    report = run_cycle(CONFIG, backend, now=NOW, memo=memo)
     return {
         "wall": time.perf_counter() - wall,
         "cpu": time.process_time() - cpu,
@@ -124,7 +124,7 @@ def seed_google(sessions: int, folder: Path, *, synced: bool = False) -> dict[st
         memory = MemoryBackend(
             {t: Table(t, rows[0], rows[1:]) for t, rows in sheets.items()}, numbers_are_dates=True
         )
-        run_cycle(CONFIG, memory, now=lambda: NOW)
+        run_cycle(CONFIG, memory, now=NOW)
         sheets = {
             t: [
                 [date_to_serial(v) if isinstance(v, date) else v for v in row]
@@ -142,7 +142,7 @@ def sync_google(url: str, *, add_session: bool, steady: bool = False) -> dict[st
     backend, memo = GoogleBackend("bench", endpoint=url), CleanMemo()
     backend.metadata()
     if steady:
-        run_cycle(CONFIG, backend, now=lambda: NOW, memo=memo)
+        run_cycle(CONFIG, backend, now=NOW, memo=memo)
     seen: list[tuple[str, bytes, bytes]] = []
     session = backend.client().session
     session.hooks["response"].append(
@@ -160,7 +160,7 @@ def sync_google(url: str, *, add_session: bool, steady: bool = False) -> dict[st
         ).raise_for_status()
         seen.clear()
     wall, cpu = time.perf_counter(), time.process_time()
-    report = run_cycle(CONFIG, backend, now=lambda: NOW, memo=memo)
+    report = run_cycle(CONFIG, backend, now=NOW, memo=memo)
     out: dict[str, object] = {
         "wall": time.perf_counter() - wall,
         "cpu": time.process_time() - cpu,

@@ -2,6 +2,6 @@
 
 ``digest``, ``notices`` and ``report`` hold the words (rendered by ``render``
 from the jinja2 templates in ``templates/``); ``messages`` builds an
-:class:`email.message.EmailMessage` from them; ``send`` is the sender protocol
-and its test fake, ``outbox`` the file sender and ``smtp`` the SMTP sender.
+:class:`email.message.EmailMessage` from them; ``send`` is the sender protocol,
+``outbox`` the file sender and ``smtp`` the SMTP sender.
 """

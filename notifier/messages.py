@@ -22,6 +22,7 @@ from email.utils import format_datetime, getaddresses
 
 from notifier.format import one_line
 from notifier.render import Rendered
+from sync.errors import CreditsheetError
 
 DOMAIN = "creditsheet"
 #: Headers are folded only past RFC 5322's hard limit of 998 characters: the email
@@ -35,7 +36,7 @@ def from_bytes(raw: bytes) -> EmailMessage:
     return message_from_bytes(raw, policy=POLICY)
 
 
-class AddressError(ValueError):
+class AddressError(CreditsheetError, ValueError):
     """An address that cannot go in an email header (no ``@``, a line break, ...)."""
 
 

@@ -27,9 +27,7 @@ from notifier.facts import Facts
 from notifier.messages import AddressError, build, from_bytes
 from notifier.notices import KINDS as CLIENT_KINDS
 from notifier.notices import render_notice
-from notifier.outbox import FileSender
 from notifier.send import Sender, SendError
-from notifier.smtp import SmtpSender
 from rules.events import PRACTITIONER
 from rules.model import Event, Result
 from rules.values import key
@@ -74,15 +72,6 @@ class Outgoing:
 
     dedupe_key: str
     message: EmailMessage
-
-
-def sender_for(config: Config, environ: Mapping[str, str]) -> Sender:
-    """The configured sender: files in ``[email] outbox``, or SMTP with the password
-    from the environment variable ``[email] password_env`` names."""
-    if config.email.backend == "smtp":
-        env = config.email.password_env
-        return SmtpSender(config.email, environ.get(env) if env else None)
-    return FileSender(config.outbox_path)
 
 
 def deliver(

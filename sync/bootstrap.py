@@ -1,11 +1,16 @@
-"""The one place that turns a config into real parts: backend, clock, layout."""
+"""The one place that turns a config into real parts: backend, mail sender, clock,
+layout, and all of them together for one workbook's cycles (:func:`parts`)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
+from notifier.outbox import FileSender
+from notifier.send import Sender
+from notifier.smtp import SmtpSender
 from rules.schema import SESSIONS, TABS, Column
 from sync.backends.base import Backend, Layout
 from sync.calendar.plan import EVENT
@@ -40,6 +45,15 @@ def backend(config: Config) -> Backend:
         f"{config.source}: [workbook] backend: '{config.workbook.backend}' is not available "
         "in this build"
     )
+
+
+def sender(config: Config, environ: Mapping[str, str]) -> Sender:
+    """The configured sender: files in ``[email] outbox``, or SMTP with the password
+    from the environment variable ``[email] password_env`` names."""
+    if config.email.backend == "smtp":
+        env = config.email.password_env
+        return SmtpSender(config.email, environ.get(env) if env else None)
+    return FileSender(config.outbox_path)
 
 
 def now() -> datetime:
@@ -90,7 +104,6 @@ def demo_feeds(config: Config, today: date) -> list[str]:
 
 def parts(config: Config) -> Parts:
     """Backend, state store and mail sender for one workbook's cycles."""
-    from sync.alerts import sender_for
     from sync.calendar.importer import CalendarImport
 
     store = Store(config.state_path)
@@ -101,7 +114,7 @@ def parts(config: Config) -> Parts:
         config=config,
         backend=backend(config),
         store=store,
-        sender=sender_for(config, os.environ),
+        sender=sender(config, os.environ),
         calendar=calendar,
     )
 

@@ -1,9 +1,9 @@
 """The ``creditsheet`` command line: a thin layer over config, backends and the cycle.
 
-Exit status: 0 done (row problems are reported, not failures); 1 an unexpected
-error; 2 bad usage or bad config; 3 the workbook cannot be reached or its
-structure is broken (nothing was written). Errors go to stderr as
-``Error: ...``, with a traceback only under ``-v``.
+Exit status: 0 done (row problems are reported, not failures); otherwise the
+``exit_status`` of the error that stopped the command (the tree and its
+statuses are drawn in :mod:`sync.errors`), 1 for anything unexpected. Errors go
+to stderr as ``Error: ...``, with a traceback only under ``-v``.
 """
 
 from __future__ import annotations
@@ -27,36 +27,41 @@ from notifier.smtp import RETRIED
 from rules.accounts import accounts
 from rules.words import plural
 from sync import balance, bootstrap, logs
-from sync.alerts import sender_for
-from sync.backends.base import WorkbookUnavailable
 from sync.calendar.importer import CalendarImport
 from sync.calendar.report import check_lines as calendar_check
 from sync.calendar.report import status_lines as calendar_status
-from sync.calendar.report import summary_line as calendar_summary
-from sync.config import Config, ConfigError, config_path, load
-from sync.cycle import CycleReport, change_lines, run_cycle, today_in
+from sync.config import Config, config_path, load
+from sync.cycle import (
+    CycleReport,
+    carry_out,
+    cycle_report,
+    decide_cycle,
+    gather,
+    run_cycle,
+    today_in,
+)
 from sync.daemon import Daemon
-from sync.export import ExportError, default_name, write, write_csv
+from sync.errors import EXIT_CONFIG, EXIT_ERROR, EXIT_WORKBOOK, CreditsheetError
+from sync.export import default_name, write, write_csv
 from sync.keyfile import check_key_file
-from sync.lock import AlreadyRunning, InstanceLock
-from sync.reporting import ReportError, report_text, send_report, status_lines, test_email
+from sync.lock import InstanceLock
+from sync.reporting import report_text, send_report, status_lines, test_email
 from sync.schedule import zone_of
 from sync.service import balance_links, sync_once
-from sync.store import StateError, Store
+from sync.store import Store
+from sync.views import change_lines, cycle_json, summary
 
 log = logging.getLogger("creditsheet")
-
-EXIT_ERROR, EXIT_CONFIG, EXIT_WORKBOOK = 1, 2, 3
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Failure(Exception):
-    """An expected way for a command to stop, with its exit status."""
+class CommandFailed(CreditsheetError):
+    """A command stops for a reason of its own, with the exit status given."""
 
-    def __init__(self, message: str, code: int) -> None:
+    def __init__(self, message: str, exit_status: int) -> None:
         super().__init__(message)
-        self.code = code
+        self.exit_status = exit_status
 
 
 def _version() -> str:
@@ -126,12 +131,8 @@ def command(func: F) -> F:
         setup_logging(verbose, quiet, chatty=func.__name__ == "run")
         try:
             return func(config_path(config_file), quiet=quiet, **kwargs)
-        except ConfigError as err:
-            _fail(str(err), EXIT_CONFIG, verbose)
-        except WorkbookUnavailable as err:
-            _fail(str(err), EXIT_WORKBOOK, verbose)
-        except Failure as err:
-            _fail(str(err), err.code, verbose)
+        except CreditsheetError as err:  # the one place errors become exit statuses
+            _fail(str(err), err.exit_status, verbose)
         except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
             raise
         except Exception as err:  # the last line of defence: say it plainly
@@ -173,6 +174,10 @@ def init(path: Path, *, quiet: bool, demo: bool) -> None:
 
     Creates the workbook (xlsx) or its missing tabs and columns. Never deletes
     or reorders anything that is there.
+
+    \b
+    Example:
+        creditsheet init --demo --config config.toml
     """
     config = load(path)
     backend = bootstrap.backend(config)
@@ -191,7 +196,13 @@ def init(path: Path, *, quiet: bool, demo: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @command
 def sync(path: Path, *, quiet: bool, dry_run: bool, as_json: bool) -> None:
-    """Run one sync cycle: read, check, compute, write back."""
+    """Run one sync cycle: read, check, compute, write back.
+
+    \b
+    Example:
+        creditsheet sync --dry-run
+        creditsheet sync --json
+    """
     config = load(path)
     if dry_run:
         report = _dry_run(config)
@@ -202,7 +213,7 @@ def sync(path: Path, *, quiet: bool, dry_run: bool, as_json: bool) -> None:
         finally:
             parts.close()
     if as_json:
-        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        click.echo(json.dumps(cycle_json(report), ensure_ascii=False))
     elif not quiet or report.blocked:
         click.echo(summary(report))
         if dry_run:
@@ -211,78 +222,33 @@ def sync(path: Path, *, quiet: bool, dry_run: bool, as_json: bool) -> None:
             for line in lines:
                 click.echo(f"  {line}")
     if report.blocked:
-        raise Failure(
+        raise CommandFailed(
             "the workbook's structure is broken, so nothing was written: "
             + "; ".join(str(p) for p in report.structural),
             EXIT_WORKBOOK,
         )
     outcome = report.outcome
     if outcome.reason and not outcome.written and not outcome.retry_next_cycle:
-        raise Failure(outcome.reason, EXIT_WORKBOOK)
+        raise CommandFailed(outcome.reason, EXIT_WORKBOOK)
 
 
 def _dry_run(config: Config) -> CycleReport:
     """A cycle that writes nothing, creates no state store, and sends nothing."""
     backend = bootstrap.backend(config)
+    at = bootstrap.now()
     uses_store = config.balance.enabled or config.calendar.enabled
     if not (uses_store and config.state_path.exists()):
         calendar = CalendarImport.for_config(config, None, record=False)
-        return run_cycle(config, backend, now=bootstrap.now, dry_run=True, calendar=calendar)
+        return run_cycle(config, backend, now=at, dry_run=True, calendar=calendar)
     with Store(config.state_path) as store:  # show the links that already exist
-        links_for = balance_links(config, store, bootstrap.now, create=False)
         calendar = CalendarImport.for_config(config, store.calendar, record=False)
-        return run_cycle(
-            config,
-            backend,
-            now=bootstrap.now,
-            dry_run=True,
-            links_for=links_for if config.balance.enabled else None,
-            calendar=calendar,
+        gathered = gather(config, backend, now=at, calendar=calendar)
+        links = balance_links(config, store, gathered.tables, at, create=False)
+        decided = decide_cycle(config, gathered, links=links)
+        outcome = carry_out(backend, gathered, decided, now=at, dry_run=True, calendar=calendar)
+        return cycle_report(
+            backend, gathered, decided, outcome, dry_run=True, calendar=calendar, links=links
         )
-
-
-def summary(report: CycleReport) -> str:
-    """The plain-text summary of a cycle."""
-    data = report.as_dict()
-    lines = [f"{report.workbook}  (today {report.today.isoformat()})"]
-    rows = ", ".join(f"{tab} {n}" for tab, n in report.rows_read.items()) or "nothing"
-    lines.append(f"  rows read:   {rows}")
-    packages = ", ".join(f"{n} {s}" for s, n in report.packages_by_status().items() if n)
-    lines.append(f"  packages:    {packages or 'none'}")
-    s = report.sessions_by_status()
-    lines.append(
-        f"  sessions:    {s['Deducted']} deducted, {s['Not deducted']} not deducted, "
-        f"{s['Rejected']} rejected, {s['Invalid']} invalid"
-    )
-    lines.append(f"  problems:    {plural(report.rows_with_problems(), 'row')} with problems")
-    for problem in report.result.problems[:20]:
-        lines.append(f"    - {problem}")
-    if len(report.result.problems) > 20:
-        lines.append(f"    ... and {len(report.result.problems) - 20} more")
-    for problem in report.structural:
-        lines.append(f"  STRUCTURE:   {problem}")
-    verb = "would change" if report.dry_run else "changed"
-    written = (
-        "" if report.dry_run or report.outcome.written or not report.plan else " (not written)"
-    )
-    lines.append(f"  cells:       {report.plan.size} {verb}{written}")
-    if report.outcome.reason:
-        lines.append(f"  not written: {report.outcome.reason}")
-    alerts = data["alerts"]
-    assert isinstance(alerts, dict)
-    if report.dry_run:
-        lines.append(f"  alerts:      {len(report.events)} due now (a dry run queues none)")
-    else:
-        lines.append(
-            f"  alerts:      {alerts['queued']} queued, {alerts['sent']} sent, "
-            f"{alerts['pending']} pending"
-            + (f", {alerts['failed']} failed to send" if alerts["failed"] else "")
-        )
-    if report.calendar is not None or report.feeds:
-        failed = sum(1 for f in report.feeds if f.error is not None)
-        lines.append(calendar_summary(report.calendar, len(report.feeds), failed))
-    lines.append(f"  took:        {report.duration:.2f} s")
-    return "\n".join(lines)
 
 
 @cli.command()
@@ -291,6 +257,10 @@ def check(path: Path, *, quiet: bool) -> None:
     """Check config, access to the workbook, its structure and email settings.
 
     Says in plain words what to fix. Writes nothing.
+
+    \b
+    Example:
+        creditsheet check --config config.toml
     """
     config = load(path)
     click.echo(f"ok: config {path}")
@@ -299,7 +269,7 @@ def check(path: Path, *, quiet: bool) -> None:
             click.echo(f"warning: {warning}")
     backend = bootstrap.backend(config)
     calendar = CalendarImport.for_config(config, None, record=False)
-    report = run_cycle(config, backend, now=bootstrap.now, dry_run=True, calendar=calendar)
+    report = run_cycle(config, backend, now=bootstrap.now(), dry_run=True, calendar=calendar)
     click.echo(f"ok: workbook {backend.where} can be read")
     trouble = 0
     for problem in report.structural:
@@ -322,9 +292,11 @@ def check(path: Path, *, quiet: bool) -> None:
         trouble += feed_trouble
     trouble += _check_email(config)
     if report.blocked or report.write_blockers:
-        raise Failure("the workbook needs fixing before creditsheet can write to it", EXIT_WORKBOOK)
+        raise CommandFailed(
+            "the workbook needs fixing before creditsheet can write to it", EXIT_WORKBOOK
+        )
     if trouble:
-        raise Failure(f"{plural(trouble, 'thing')} to fix (see above)", EXIT_CONFIG)
+        raise CommandFailed(f"{plural(trouble, 'thing')} to fix (see above)", EXIT_CONFIG)
     click.echo("all good")
 
 
@@ -356,23 +328,27 @@ def _check_email(config: Config) -> int:
 @click.option("--send", is_flag=True, help="Email the report to [email] to instead of printing it.")
 @command
 def report(path: Path, *, quiet: bool, send: bool) -> None:
-    """Render the periodic report from the workbook as it is now; print or email it."""
+    """Render the periodic report from the workbook as it is now; print or email it.
+
+    \b
+    Example:
+        creditsheet report
+        creditsheet report --send
+    """
     config = load(path)
     parts = bootstrap.parts(config)
     try:
-        cycle = run_cycle(config, parts.backend, now=bootstrap.now, dry_run=True)
+        cycle = run_cycle(config, parts.backend, now=bootstrap.now(), dry_run=True)
         if not send:
             click.echo(report_text(cycle.result, config, bootstrap.now()))
             return
         counts = send_report(cycle.result, parts.store, parts.sender, config, bootstrap.now())
-    except (ReportError, SendError) as err:
-        raise Failure(str(err), EXIT_ERROR) from None
     finally:
         parts.close()
     if counts.sent:
         click.echo(f"sent the report to {', '.join(config.email.to)} via {parts.sender.where}")
     else:
-        raise Failure(
+        raise CommandFailed(
             f"the report could not be sent yet via {parts.sender.where}: it stays queued and "
             "`creditsheet run` or the next `creditsheet sync` retries it",
             EXIT_ERROR,
@@ -407,9 +383,9 @@ def export(path: Path, *, quiet: bool, target: str | None, force: bool) -> None:
     """
     config = load(path)
     backend = bootstrap.backend(config)
-    cycle = run_cycle(config, backend, now=bootstrap.now, dry_run=True)
+    cycle = run_cycle(config, backend, now=bootstrap.now(), dry_run=True)
     if cycle.blocked:
-        raise Failure(
+        raise CommandFailed(
             "the workbook's structure is broken, so there is no ledger to write: "
             + "; ".join(str(p) for p in cycle.structural),
             EXIT_WORKBOOK,
@@ -420,17 +396,14 @@ def export(path: Path, *, quiet: bool, target: str | None, force: bool) -> None:
         write_csv(books, sys.stdout, currency=config.rules.currency, source=source)
         return
     where = Path(target) if target else Path(default_name(books.today))
-    try:
-        write(
-            books,
-            where,
-            currency=config.rules.currency,
-            source=source,
-            force=force,
-            protected={"the workbook": config.workbook_path, "the state store": config.state_path},
-        )
-    except ExportError as err:
-        raise Failure(str(err), EXIT_CONFIG) from None
+    write(
+        books,
+        where,
+        currency=config.rules.currency,
+        source=source,
+        force=force,
+        protected={"the workbook": config.workbook_path, "the state store": config.state_path},
+    )
     if quiet:
         return
     click.echo(
@@ -448,16 +421,19 @@ def export(path: Path, *, quiet: bool, target: str | None, force: bool) -> None:
 @cli.command("test-email")
 @command
 def test_email_command(path: Path, *, quiet: bool) -> None:
-    """Send one test email through the configured email backend."""
+    """Send one test email through the configured email backend.
+
+    \b
+    Example:
+        creditsheet test-email
+    """
     config = load(path)
-    sender = sender_for(config, os.environ)
+    sender = bootstrap.sender(config, os.environ)
     try:
         message = test_email(config, sender, bootstrap.now())
-    except ReportError as err:
-        raise Failure(str(err), EXIT_ERROR) from None
     except SendError as err:  # a test email is sent straight away, never queued
         said = str(err).removesuffix("; " + RETRIED)
-        raise Failure(f"{said}; the test email was not sent", EXIT_ERROR) from None
+        raise CommandFailed(f"{said}; the test email was not sent", EXIT_ERROR) from None
     click.echo(f"sent '{message['Subject']}' to {message['To']} via {sender.where}")
     if not config.state_path.exists():
         return
@@ -474,7 +450,12 @@ def test_email_command(path: Path, *, quiet: bool) -> None:
 @cli.command()
 @command
 def status(path: Path, *, quiet: bool) -> None:
-    """The last cycles, the emails waiting to go out, the next report, the daemon."""
+    """The last cycles, the emails waiting to go out, the next report, the daemon.
+
+    \b
+    Example:
+        creditsheet status
+    """
     config = load(path)
     holder = InstanceLock(bootstrap.workbook_id(config)).holder()
     click.echo(f"daemon: running (pid {holder})" if holder else "daemon: not running")
@@ -505,13 +486,14 @@ def run(path: Path, *, quiet: bool, log_format: str) -> None:
 
     Finishes the cycle in progress and exits 0 on SIGTERM or Ctrl-C (a second
     signal stops at once); SIGHUP re-reads the config. One per workbook.
+
+    \b
+    Example:
+        creditsheet run --log-format json
     """
     if log_format == "json":
         logs.setup(logging.getLogger().level, "json")
-    try:
-        Daemon(path).run()
-    except AlreadyRunning as err:
-        raise Failure(str(err), EXIT_CONFIG) from None
+    Daemon(path).run()
 
 
 @cli.command()
@@ -521,18 +503,19 @@ def serve(path: Path, *, quiet: bool) -> None:
 
     Pages come from the last sync's results in the state store; the workbook
     is never read per request. Stops on SIGTERM or Ctrl-C.
+
+    \b
+    Example:
+        creditsheet serve --config config.toml
     """
     config = load(path)
     if not config.balance.enabled:
-        raise Failure(
+        raise CommandFailed(
             f"{path}: [balance] enabled: the balance page is off; set it to true "
             "(and [balance] base_url to where clients will reach it)",
             EXIT_CONFIG,
         )
-    try:
-        balance.serve(config)
-    except (balance.BalanceError, StateError) as err:
-        raise Failure(str(err), EXIT_ERROR) from None
+    balance.serve(config)
 
 
 @cli.group("balance")
@@ -548,15 +531,16 @@ def balance_rotate(path: Path, *, quiet: bool, client: str) -> None:
     """Give CLIENT a new balance link; the old one stops working at once.
 
     The Clients tab shows the new link after the next sync.
+
+    \b
+    Example:
+        creditsheet balance rotate "Ann Lee"
     """
     config = load(path)
     with Store(config.state_path) as store:
-        try:
-            link = balance.rotate_by_name(
-                store, client, bootstrap.now(), base_url=config.balance.base_url
-            )
-        except balance.UnknownClient as err:
-            raise Failure(str(err), EXIT_CONFIG) from None
+        link = balance.rotate_by_name(
+            store, client, bootstrap.now(), base_url=config.balance.base_url
+        )
     click.echo(link)
 
 

@@ -21,13 +21,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from rules.model import Settings
 from rules.schema import OUTCOME_WORDS, Outcome
 from rules.values import key
+from sync.errors import EXIT_CONFIG, CreditsheetError
 
 ENV_CONFIG = "CREDITSHEET_CONFIG"
 DEFAULT_CONFIG = "config.toml"
 
 
-class ConfigError(Exception):
+class ConfigError(CreditsheetError):
     """A config the program cannot start with; the message is for the practitioner."""
+
+    exit_status = EXIT_CONFIG
 
 
 class _Section(BaseModel):

@@ -1,11 +1,15 @@
-"""One sync cycle: read -> compute -> diff -> write, as plain steps.
+"""One workbook cycle as three plain steps, plain values in and out:
 
-    snapshot = backend.read()
-    result = rules.engine.compute(snapshot.tables, today=..., settings=...)
-    plan = sync.diff.plan(snapshot, result)
-    backend.write(snapshot, plan)
+    gathered = gather(config, backend, now=now, calendar=calendar)    # read
+    decided = decide_cycle(config, gathered, links=links, memo=memo)  # pure
+    outcome = carry_out(backend, gathered, decided, now=now, ...)     # write
+    report = cycle_report(backend, gathered, decided, outcome, ...)   # what it did
 
-The clock is a parameter (``now``), so tests never patch globals.
+``now`` is one moment, read once per cycle by whoever runs it, so tests never
+patch globals and everything a cycle records carries the same time. Between
+the steps the caller does what needs the outside world: ``sync.service``
+issues balance tokens after ``gather`` and asks whether to stop before
+``carry_out``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import gc
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -24,12 +28,9 @@ from rules.dashboard import dashboard_rows
 from rules.engine import decide, parse
 from rules.model import Event, Result, RowProblem, Table
 from rules.schema import PackageStatus, SessionStatus
-from rules.tabs import column_letter
-from rules.words import plural
-from sync.backends.base import Backend, CellChange, Snapshot, WriteOutcome, WritePlan
+from sync.backends.base import Backend, Snapshot, WriteOutcome, WritePlan
 from sync.calendar.rows import with_bookings
 from sync.config import Config
-from sync.diff import describe
 from sync.diff import plan as make_plan
 
 if TYPE_CHECKING:
@@ -64,6 +65,8 @@ class CycleReport:
     calendar: CalendarPlan | None = None
     #: Each feed's read this cycle.
     feeds: tuple[FeedResult, ...] = ()
+    #: A daemon told to stop: the write was abandoned, and nothing is queued for it.
+    stopped: bool = False
 
     @property
     def structural(self) -> tuple[RowProblem, ...]:
@@ -89,53 +92,6 @@ class CycleReport:
 
     def rows_with_problems(self) -> int:
         return len({(p.tab, p.row) for p in self.result.problems if p.row})
-
-    def as_dict(self) -> dict[str, object]:
-        sessions = self.sessions_by_status()
-        return {
-            "workbook": self.workbook,
-            "today": self.today.isoformat(),
-            "dry_run": self.dry_run,
-            "rows_read": dict(self.rows_read),
-            "cells_changed": self.plan.size,
-            "written": self.outcome.written,
-            "not_written_reason": self.outcome.reason,
-            "packages": self.packages_by_status(),
-            "sessions": {
-                "deducted": sessions[SessionStatus.DEDUCTED.value],
-                "not_deducted": sessions[SessionStatus.NOT_DEDUCTED.value],
-                "rejected": sessions[SessionStatus.REJECTED.value],
-                "invalid": sessions[SessionStatus.INVALID.value],
-            },
-            "rows_with_problems": self.rows_with_problems(),
-            "problems": [str(p) for p in self.result.problems],
-            "structural_problems": [str(p) for p in self.result.structural],
-            "events": [
-                {"kind": e.kind, "key": e.key, "audience": e.audience, "subject": e.subject}
-                for e in self.events
-            ],
-            "alerts": {"queued": 0, "sent": 0, "pending": 0, "failed": 0, **self.alerts},
-            "duration_seconds": round(self.duration, 4),
-            **({"calendar": self.calendar_dict()} if self.calendar is not None else {}),
-        }
-
-    def calendar_dict(self) -> dict[str, object]:
-        """The calendar import's figures: feeds by host only, never their addresses."""
-        made = self.calendar
-        return {
-            "bookings_logged": len(made.rows) if made is not None else 0,
-            "cells_updated": len(made.updates) if made is not None else 0,
-            "not_matched": list(made.unmatched) if made is not None else [],
-            "feeds": [
-                {
-                    "feed": f.source.label,
-                    "ok": f.error is None,
-                    "bookings": None if f.bookings is None else len(f.bookings),
-                    "error": f.error,
-                }
-                for f in self.feeds
-            ],
-        }
 
 
 def _invalid_rows(result: Result, tab: str) -> int:
@@ -177,49 +133,67 @@ def today_in(now: datetime, zone: str | None) -> date:
     return now.astimezone(ZoneInfo(zone)).date() if zone else now.astimezone().date()
 
 
-def run_cycle(
-    config: Config,
-    backend: Backend,
-    *,
-    now: Callable[[], datetime],
-    dry_run: bool = False,
-    links_for: Callable[[Mapping[str, Table]], Mapping[str, str]] | None = None,
-    proceed: Callable[[], bool] = lambda: True,
-    memo: CleanMemo | None = None,
-    calendar: CalendarImport | None = None,
-) -> CycleReport:
-    """One cycle.
+@dataclass
+class _Laps:
+    """Wall and CPU seconds of each phase of one cycle."""
 
-    ``links_for`` turns the tabs as read into each client's balance link (by
-    client key), for the Clients tab. ``proceed`` is asked right before the
-    write: False abandons it (a daemon told to stop), leaving the workbook as
-    it was. ``memo`` (kept by a running daemon) lets a cycle whose workbook,
-    date and settings are those of the last clean cycle reuse its result.
-    ``calendar`` (when ``[calendar] feeds`` is set) reads the booking feeds: new
-    bookings are added to the Sessions tab before the rules run, so they are
-    decided in this cycle, and the write appends them.
-    """
-    started = time.perf_counter()
-    phases: dict[str, float] = {}
-    cpu: dict[str, float] = {}
-    cpu_mark = [time.process_time()]
+    started: float = field(default_factory=time.perf_counter)
+    phases: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)
+    mark: float = field(default_factory=time.perf_counter)
+    cpu_mark: float = field(default_factory=time.process_time)
 
-    def lap(name: str, since: float) -> float:
+    def lap(self, name: str) -> None:
         at, cpu_at = time.perf_counter(), time.process_time()
-        phases[name], cpu[name] = at - since, cpu_at - cpu_mark[0]
-        cpu_mark[0] = cpu_at
-        return at
+        self.phases[name], self.cpu[name] = at - self.mark, cpu_at - self.cpu_mark
+        self.mark, self.cpu_mark = at, cpu_at
 
+
+@dataclass(frozen=True)
+class Gathered:
+    """What a cycle read: the workbook, and the workbook as the rules see it (with
+    the calendar's new bookings added to its Sessions tab)."""
+
+    snapshot: Snapshot
+    work: Snapshot
+    today: date
+    #: The time zone "today" was taken in (None: the machine's own).
+    zone: str | None
+    #: The calendar import's plan (None when it is off or read nothing).
+    bookings: CalendarPlan | None
+    sessions_title: str
+    laps: _Laps
+
+    @property
+    def tables(self) -> Mapping[str, Table]:
+        return self.snapshot.tables
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What a cycle worked out: the result, and the write that brings the sheet to it."""
+
+    result: Result
+    plan: WritePlan
+    #: What the result was worked out from, when it leaves nothing to write.
+    clean: CleanMemo | None
+
+
+def gather(
+    config: Config, backend: Backend, *, now: datetime, calendar: CalendarImport | None = None
+) -> Gathered:
+    """Read the booking feeds (when ``calendar`` is set) and the workbook."""
+    laps = _Laps()
     if calendar is not None:
         calendar.fetch()
     snapshot: Snapshot = backend.read()
     zone = config.sync.timezone or snapshot.timezone
     made: CalendarPlan | None = None
     sessions_title = ""
-    work = snapshot  # the workbook as the rules see it: with the new bookings
+    work = snapshot
     if calendar is not None:
         prepared = calendar.prepare(
-            snapshot.tables, now=now(), zone=zone, numbers_are_dates=snapshot.numbers_are_dates
+            snapshot.tables, now=now, zone=zone, numbers_are_dates=snapshot.numbers_are_dates
         )
         if prepared is not None:
             sessions_title, made = prepared
@@ -227,10 +201,33 @@ def run_cycle(
                 tables = dict(snapshot.tables)
                 tables[sessions_title] = made.tables(snapshot.tables[sessions_title])
                 work = replace(snapshot, tables=tables, digest=None)
-    t = lap("read", started)
-    today = today_in(now(), zone)
-    settings = config.settings(numbers_are_dates=snapshot.numbers_are_dates)
-    links = links_for(snapshot.tables) if links_for else None
+    laps.lap("read")
+    return Gathered(
+        snapshot=snapshot,
+        work=work,
+        today=today_in(now, zone),
+        zone=zone,
+        bookings=made,
+        sessions_title=sessions_title,
+        laps=laps,
+    )
+
+
+def decide_cycle(
+    config: Config,
+    gathered: Gathered,
+    *,
+    links: Mapping[str, str] | None = None,
+    memo: CleanMemo | None = None,
+) -> Decided:
+    """Work out the result and the write plan; nothing is read or written here.
+
+    ``links``: each client's balance link (by client key), for the Clients tab.
+    ``memo``: the last clean cycle's; when this cycle sees exactly what it saw, its
+    result is reused and there is nothing to write.
+    """
+    work, today, laps = gathered.work, gathered.today, gathered.laps
+    settings = config.settings(numbers_are_dates=gathered.snapshot.numbers_are_dates)
     # Results are a pure function of the workbook, today and the settings: a cycle
     # that sees exactly what the last clean one saw has nothing to work out or write.
     key = None
@@ -243,19 +240,19 @@ def run_cycle(
             config.notify.clients,
             config.rules.currency,
         )
+    made = gathered.bookings
     if memo is not None and key is not None and memo.key == key and memo.result is not None:
         result, plan = memo.result, WritePlan()
-        t = lap("parse", t)
-        t = lap("compute", t)
-        t = lap("diff", t)
+        for name in ("parse", "compute", "diff"):
+            laps.lap(name)
     else:
         with collector_paused():
             parsed = parse(work.tables, today=today, settings=settings)
-            t = lap("parse", t)
+            laps.lap("parse")
             result = decide(
                 parsed, today=today, balance_links=links, client_notices=config.notify.clients
             )
-            t = lap("compute", t)
+            laps.lap("compute")
             dashboard = dashboard_rows(
                 result.dashboard,
                 currency=config.rules.currency,
@@ -263,70 +260,102 @@ def run_cycle(
             )
             plan = WritePlan() if result.blocked else make_plan(work, result, dashboard=dashboard)
             if made and not result.blocked:
-                plan = with_bookings(plan, snapshot, made, sessions_title)
-            t = lap("diff", t)
-        if memo is not None and key is not None and not plan:
-            memo.key, memo.result = key, result
+                plan = with_bookings(plan, gathered.snapshot, made, gathered.sessions_title)
+            laps.lap("diff")
+    clean = CleanMemo(key, result) if key is not None and not plan else None
     if made is not None and made.events:
         result = replace(result, events=result.events + made.events)
+    return Decided(result=result, plan=plan, clean=clean)
+
+
+def carry_out(
+    backend: Backend,
+    gathered: Gathered,
+    decided: Decided,
+    *,
+    now: datetime,
+    dry_run: bool = False,
+    stopping: bool = False,
+    calendar: CalendarImport | None = None,
+) -> WriteOutcome:
+    """Write the plan (unless ``dry_run``, or ``stopping``: a daemon told to stop
+    abandons the write, leaving the workbook as it was)."""
+    snapshot, plan, made = gathered.snapshot, decided.plan, gathered.bookings
     if dry_run or not plan:
         outcome = WriteOutcome(written=False)
-    elif not proceed():
-        outcome = WriteOutcome(written=False, reason="stopping: the write was abandoned")
+    elif stopping:
+        outcome = WriteOutcome(written=False, reason=ABANDONED)
     else:
         outcome = backend.write(snapshot, plan)
     if calendar is not None and made is not None and not dry_run:
-        calendar.landed(made, outcome, now())
-    lap("write", t)
+        calendar.landed(made, outcome, now)
+    gathered.laps.lap("write")
+    return outcome
+
+
+def cycle_report(
+    backend: Backend,
+    gathered: Gathered,
+    decided: Decided,
+    outcome: WriteOutcome,
+    *,
+    dry_run: bool = False,
+    calendar: CalendarImport | None = None,
+    links: Mapping[str, str] | None = None,
+    alerts: Mapping[str, int] | None = None,
+    stopped: bool = False,
+) -> CycleReport:
+    """What the cycle did, built once it is done (its alerts delivered, if any)."""
+    laps = gathered.laps
     return CycleReport(
         workbook=backend.where,
-        today=today,
+        today=gathered.today,
         dry_run=dry_run,
-        rows_read=result.rows_read,
-        plan=plan,
+        rows_read=decided.result.rows_read,
+        plan=decided.plan,
         outcome=outcome,
-        result=result,
-        duration=time.perf_counter() - started,
-        phases=phases,
-        cpu=cpu,
-        write_blockers=snapshot.write_blockers,
-        timezone=zone,
+        result=decided.result,
+        duration=laps.mark - laps.started,
+        phases=laps.phases,
+        cpu=laps.cpu,
+        write_blockers=gathered.snapshot.write_blockers,
+        timezone=gathered.zone,
         links=links or {},
-        calendar=made,
+        alerts=dict(alerts or {}),
+        calendar=gathered.bookings,
         feeds=tuple(calendar.last_reads) if calendar is not None else (),
+        stopped=stopped,
     )
 
 
-def change_lines(plan: WritePlan) -> list[str]:
-    """The plan cell by cell, as ``Packages!K7: 3 -> 2``."""
-    lines = []
-    for h in plan.headers:
-        lines.append(f"{_ref(h.tab, column_letter(h.col), 1)}: (blank) -> {h.name} (new column)")
-    for c in plan.cells:
-        lines.append(_change_line(c, column_letter(c.col)))
-    for a in plan.appends:
-        cells = ", ".join(describe(c.value) for c in sorted(a.cells, key=lambda c: c.col))
-        lines.append(f"{_ref(a.tab, 'A', a.row)}: new row ({cells})")
-    for t in plan.tabs:
-        verb = "rewritten" if t.exists else "created"
-        lines.append(f"{t.title}: {verb} ({plural(len(t.rows), 'row')}, owned by the sync)")
-    return lines
+#: Why a daemon told to stop wrote nothing.
+ABANDONED = "stopping: the write was abandoned"
 
 
-def _ref(tab: str, letter: str, row: int) -> str:
-    quoted = f"'{tab}'" if not tab.replace("_", "").isalnum() else tab
-    return f"{quoted}!{letter}{row}"
+def run_cycle(
+    config: Config,
+    backend: Backend,
+    *,
+    now: datetime,
+    dry_run: bool = False,
+    links: Mapping[str, str] | None = None,
+    memo: CleanMemo | None = None,
+    calendar: CalendarImport | None = None,
+) -> CycleReport:
+    """One workbook cycle, its three steps in a row: gather, decide, carry out.
 
-
-_COLOR_NAMES = {"#B7E1CD": "green", "#FCE8B2": "amber", "#F4C7C3": "red", "#D9D9D9": "grey"}
-
-
-def _change_line(c: CellChange, letter: str) -> str:
-    ref = _ref(c.tab, letter, c.row)
-    parts = []
-    if c.set_value:
-        parts.append(f"{describe(c.old)} -> {describe(c.new)}")
-    if c.set_fill:
-        parts.append(f"color {_COLOR_NAMES.get(c.fill or '', c.fill or 'none')}")
-    suffix = " (filled blank input)" if c.input_fill else ""
-    return f"{ref}: {', '.join(parts)}{suffix}"
+    For a caller with no balance links to issue and no stop to heed (the
+    ``check``, ``report`` and ``export`` commands, tests, the benchmarks).
+    ``memo``, when given, is brought up to date with a clean result.
+    ``calendar`` (when ``[calendar] feeds`` is set) reads the booking feeds: new
+    bookings are added to the Sessions tab before the rules run, so they are
+    decided in this cycle, and the write appends them.
+    """
+    gathered = gather(config, backend, now=now, calendar=calendar)
+    decided = decide_cycle(config, gathered, links=links, memo=memo)
+    if memo is not None and decided.clean is not None:
+        memo.key, memo.result = decided.clean.key, decided.clean.result
+    outcome = carry_out(backend, gathered, decided, now=now, dry_run=dry_run, calendar=calendar)
+    return cycle_report(
+        backend, gathered, decided, outcome, dry_run=dry_run, calendar=calendar, links=links
+    )

@@ -28,6 +28,7 @@ from sync.config import Config, ConfigError, load
 from sync.cycle import CycleReport
 from sync.lock import InstanceLock
 from sync.service import Parts, sync_once
+from sync.views import cycle_json, log_line
 
 log = logging.getLogger("creditsheet.daemon")
 
@@ -132,7 +133,7 @@ class Daemon:
                 plural(self.failures, "failed try", "failed tries"),
             )
         self.failures, self.resume_at = 0, 0.0
-        log.info(_cycle_line(report), extra={"cycle": report.as_dict()})
+        log.info(log_line(report), extra={"cycle": cycle_json(report)})
         return report
 
     def _back_off(self, reason: str, *, quiet: bool = False) -> None:
@@ -168,24 +169,3 @@ def _report_words(config: Config) -> str:
         return "off"
     when = "daily" if config.report.every == "day" else "on Mondays"
     return f"{when} at {config.report.at}"
-
-
-def _cycle_line(report: CycleReport) -> str:
-    data = report.as_dict()
-    alerts = data["alerts"]
-    assert isinstance(alerts, dict)
-    rows = sum(report.rows_read.values())
-    written = report.outcome.cells_written if report.outcome.written else 0
-    problems = data["rows_with_problems"]
-    assert isinstance(problems, int)
-    line = (
-        f"cycle {'ok' if not report.outcome.reason else 'not written'} in "
-        f"{report.duration:.2f} s: {plural(rows, 'row')} read, {plural(written, 'cell')} written, "
-        f"alerts {alerts['queued']} queued {alerts['sent']} sent {alerts['pending']} pending, "
-        f"{plural(problems, 'row')} with problems"
-    )
-    if report.outcome.reason:
-        line += f"; {report.outcome.reason}"
-    if report.structural:
-        line += "; structure: " + "; ".join(str(p) for p in report.structural)
-    return line

@@ -28,6 +28,7 @@ from typing import IO
 
 from notifier.format import WHOLE
 from rules.accounts import Accounts, MonthLine, PackageLine, SessionLine
+from sync.errors import EXIT_CONFIG, CreditsheetError
 
 Cell = str | int | Decimal | date | None
 FORMATS = (".xlsx", ".csv")
@@ -35,8 +36,10 @@ FORMATS = (".xlsx", ".csv")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-class ExportError(Exception):
+class ExportError(CreditsheetError):
     """The ledger cannot be written where asked; the message says what to do."""
+
+    exit_status = EXIT_CONFIG
 
 
 @dataclass(frozen=True, slots=True)

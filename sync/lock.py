@@ -14,9 +14,13 @@ import os
 import tempfile
 from pathlib import Path
 
+from sync.errors import EXIT_CONFIG, CreditsheetError
 
-class AlreadyRunning(Exception):
+
+class AlreadyRunning(CreditsheetError):
     """Another process holds the workbook's lock."""
+
+    exit_status = EXIT_CONFIG
 
     def __init__(self, pid: int | None, path: Path) -> None:
         who = f"pid {pid}" if pid else "another process"

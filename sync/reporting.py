@@ -27,14 +27,16 @@ from rules.words import plural
 from sync.alerts import AlertCounts, send_pending
 from sync.config import Config
 from sync.cycle import CycleReport
+from sync.errors import CreditsheetError
 from sync.schedule import latest_slot, next_report_due, zone_of
 from sync.store import Store
 from sync.store.cycles import CycleRecord
 from sync.store.db import timestamp
 from sync.store.outbox import QueuedMessage
+from sync.views import cycle_json
 
 
-class ReportError(Exception):
+class ReportError(CreditsheetError):
     """A report or test email cannot go out; the message says what to set."""
 
 
@@ -161,7 +163,7 @@ def cycle_outcome(report: CycleReport) -> tuple[str, str | None]:
 
 
 def cycle_figures(report: CycleReport, alerts: AlertCounts | None = None) -> dict[str, Any]:
-    data = report.as_dict()
+    data = cycle_json(report)
     figures = {
         k: data[k]
         for k in ("rows_read", "cells_changed", "packages", "sessions", "rows_with_problems")

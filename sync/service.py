@@ -25,7 +25,7 @@ from sync.alerts import deliver, send_pending
 from sync.backends.base import Backend, WorkbookUnavailable
 from sync.balance import client_keys_from_tables, ensure_tokens, links, publish
 from sync.config import Config
-from sync.cycle import CleanMemo, CycleReport, run_cycle
+from sync.cycle import CleanMemo, CycleReport, carry_out, cycle_report, decide_cycle, gather
 from sync.reporting import queue_report, record_cycle
 from sync.store import Store
 
@@ -63,62 +63,81 @@ def sync_once(
     proceed: Callable[[], bool] = lambda: True,
     by_hand: bool = False,
 ) -> CycleReport:
-    """One cycle with its alerts; ``with_report`` also queues the periodic report when due."""
+    """One cycle with its alerts; ``with_report`` also queues the periodic report when due.
+
+    The clock is read once: everything this cycle records carries that moment.
+    ``proceed`` is asked once, right before the write: False (a daemon told to
+    stop) abandons the write and queues nothing on its account.
+    """
     config, store = parts.config, parts.store
-
-    def at_once() -> bool:
-        """Whether to try all pending mail now; a test email's request is used up here."""
-        asked = store.outbox.take_retry()
-        if asked and not by_hand:
-            log.info("a test email went through: trying the pending emails now")
-        return asked or by_hand
-
-    started, clock = now(), time.perf_counter()
+    at, clock = now(), time.perf_counter()
+    calendar = parts.calendar.read_only() if dry_run and parts.calendar else parts.calendar
     try:
-        report = run_cycle(
-            config,
+        gathered = gather(config, parts.backend, now=at, calendar=calendar)
+        links = balance_links(config, store, gathered.tables, at, create=not dry_run)
+        decided = decide_cycle(config, gathered, links=links, memo=parts.memo)
+        if decided.clean is not None:
+            parts.memo = decided.clean
+        stopping = not dry_run and not proceed()
+        outcome = carry_out(
             parts.backend,
-            now=now,
+            gathered,
+            decided,
+            now=at,
             dry_run=dry_run,
-            proceed=proceed,
-            links_for=balance_links(config, store, now, create=not dry_run),
-            memo=parts.memo,
-            calendar=(parts.calendar.read_only() if dry_run and parts.calendar else parts.calendar),
+            stopping=stopping,
+            calendar=calendar,
         )
     except WorkbookUnavailable as err:
         if not dry_run:
-            store.cycles.record(started, time.perf_counter() - clock, "failed", reason=str(err))
+            store.cycles.record(at, time.perf_counter() - clock, "failed", reason=str(err))
             # A sheet outage does not hold the mail.
-            send_pending(store, parts.sender, now(), at_once=at_once())
+            send_pending(store, parts.sender, at, at_once=_at_once(store, by_hand))
         raise
-    if dry_run:
-        return report
-    if not proceed():
-        # Stopping: the write was abandoned, so queue nothing on its account either.
-        record_cycle(store, report, started)
-        return report
-    if with_report and not report.blocked:
-        queue_report(report.result, store, config, now(), report.timezone)
-    counts = deliver(
-        report.result, store, parts.sender, config, now(), report.links, at_once=at_once()
-    )
-    report.alerts = counts.as_dict()
-    if config.balance.enabled:
-        publish(
-            report.result,
+    counts = None
+    if not dry_run and not stopping:  # a stopped cycle queues nothing on its account
+        if with_report and not decided.result.blocked:
+            queue_report(decided.result, store, config, at, gathered.zone)
+        counts = deliver(
+            decided.result,
             store,
-            now(),
-            timezone=report.timezone,
-            renew_url=config.notify.renew_url,
+            parts.sender,
+            config,
+            at,
+            links,
+            at_once=_at_once(store, by_hand),
         )
-    record_cycle(store, report, started, counts)
+        if config.balance.enabled:
+            renew = config.notify.renew_url
+            publish(decided.result, store, at, timezone=gathered.zone, renew_url=renew)
+    report = cycle_report(
+        parts.backend,
+        gathered,
+        decided,
+        outcome,
+        dry_run=dry_run,
+        calendar=calendar,
+        links=links,
+        alerts=counts.as_dict() if counts is not None else None,
+        stopped=stopping,
+    )
+    if not dry_run:
+        record_cycle(store, report, at, counts)
     return report
 
 
+def _at_once(store: Store, by_hand: bool) -> bool:
+    """Whether to try all pending mail now; a test email's request is used up here."""
+    asked = store.outbox.take_retry()
+    if asked and not by_hand:
+        log.info("a test email went through: trying the pending emails now")
+    return asked or by_hand
+
+
 def balance_links(
-    config: Config, store: Store, now: Callable[[], datetime], *, create: bool
-) -> Callable[[Mapping[str, Table]], Mapping[str, str]] | None:
-    """How a cycle gets each client's balance link (None when the page is off).
+    config: Config, store: Store, tables: Mapping[str, Table], now: datetime, *, create: bool
+) -> Mapping[str, str] | None:
+    """Each client's balance link, by client key (None when the page is off).
 
     A real cycle gives new clients their token first; a dry run only shows the
     links that already exist.
@@ -126,10 +145,6 @@ def balance_links(
     if not config.balance.enabled:
         return None
     base = config.balance.base_url
-
-    def for_tables(tables: Mapping[str, Table]) -> Mapping[str, str]:
-        if create:
-            return links(ensure_tokens(store, client_keys_from_tables(tables), now()), base)
-        return links(store.balance.tokens(), base)
-
-    return for_tables
+    if create:
+        return links(ensure_tokens(store, client_keys_from_tables(tables), now), base)
+    return links(store.balance.tokens(), base)

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from notifier.send import RecordingSender, SendError
+from notifier.send import SendError
 from rules.engine import compute
 from rules.values import key
 from sync.alerts import BACKOFF_CAP, AlertCounts, backoff, deliver, send_pending
 from sync.store import Store
+from tests.fakesender import RecordingSender
 from tests.mailfixtures import EVIL, NOW, TODAY, config, parts, practice, tables
 
 RESULT = practice()
@@ -210,7 +211,7 @@ def test_a_blocked_cycle_does_not_rearm_alerts(store: Store, tmp_path: Path) -> 
 def test_sender_for_the_configured_backend(tmp_path: Path) -> None:
     from notifier.outbox import FileSender
     from notifier.smtp import SmtpSender
-    from sync.alerts import sender_for
+    from sync.bootstrap import sender as sender_for
 
     files = sender_for(config(tmp_path), {})
     assert isinstance(files, FileSender) and files.outbox == tmp_path / "outbox"

@@ -11,7 +11,6 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from notifier.send import RecordingSender
 from sync.alerts import deliver
 from sync.backends.retry import RetryPolicy
 from sync.calendar.importer import CalendarImport
@@ -20,6 +19,7 @@ from sync.cycle import CycleReport, run_cycle
 from sync.store import Store
 from tests.calendar_support import FIXTURES, FeedServer, calendar, feed_server, vevent
 from tests.contract.harness import XlsxHarness
+from tests.fakesender import RecordingSender
 
 NOW = datetime(2026, 12, 4, 12, tzinfo=UTC)
 CLIENTS = [
@@ -64,9 +64,7 @@ class Practice:
             policy=RetryPolicy(attempts=2, total_seconds=1.0, timeout=(2.0, 2.0)),
             sleep=lambda s: None,
         )
-        report = run_cycle(
-            self.config, self.backend, now=lambda: self.now, calendar=calendar_import
-        )
+        report = run_cycle(self.config, self.backend, now=self.now, calendar=calendar_import)
         deliver(report.result, self.store, self.sender, self.config, self.now)
         return report
 

@@ -254,9 +254,9 @@ def test_check_accepts_a_workbook_with_a_chart(practice: Path) -> None:
 
 def test_a_workbook_changed_during_the_sync_exits_0_and_says_so(practice: Path) -> None:
     from sync.backends.xlsx import XlsxBackend
-    from sync.cli import summary
     from sync.config import load
     from sync.cycle import run_cycle
+    from sync.views import summary
 
     config = load(practice)
 
@@ -270,7 +270,7 @@ def test_a_workbook_changed_during_the_sync_exits_0_and_says_so(practice: Path) 
             wb.save(self.path)
             return snapshot
 
-    report = run_cycle(config, EditedMeanwhile(config.workbook_path), now=lambda: NOW)
+    report = run_cycle(config, EditedMeanwhile(config.workbook_path), now=NOW)
     assert not report.outcome.written
     assert report.outcome.retry_next_cycle
     assert "changed on disk since it was read" in summary(report)

@@ -33,11 +33,11 @@ def demo(tmp_path: Path) -> Config:
 def test_an_unchanged_workbook_reuses_the_last_clean_result(tmp_path: Path) -> None:
     config = demo(tmp_path)
     backend, memo = XlsxBackend(config.workbook_path), CleanMemo()
-    first = run_cycle(config, backend, now=lambda: NOW, memo=memo)
+    first = run_cycle(config, backend, now=NOW, memo=memo)
     assert first.outcome.written and memo.result is None  # it wrote: not clean yet
-    clean = run_cycle(config, backend, now=lambda: NOW, memo=memo)
+    clean = run_cycle(config, backend, now=NOW, memo=memo)
     assert not clean.plan and memo.result is clean.result
-    idle = run_cycle(config, backend, now=lambda: NOW, memo=memo)
+    idle = run_cycle(config, backend, now=NOW, memo=memo)
     assert idle.result is clean.result and not idle.plan
     assert backend.read().tables is backend.read().tables  # the same bytes: no re-parse
 
@@ -45,23 +45,23 @@ def test_an_unchanged_workbook_reuses_the_last_clean_result(tmp_path: Path) -> N
 def test_a_change_a_new_day_or_new_settings_work_it_out_again(tmp_path: Path) -> None:
     config = demo(tmp_path)
     backend, memo = XlsxBackend(config.workbook_path), CleanMemo()
-    run_cycle(config, backend, now=lambda: NOW, memo=memo)
-    clean = run_cycle(config, backend, now=lambda: NOW, memo=memo)
+    run_cycle(config, backend, now=NOW, memo=memo)
+    clean = run_cycle(config, backend, now=NOW, memo=memo)
 
-    tomorrow = run_cycle(config, backend, now=lambda: NOW + timedelta(days=1), memo=memo)
+    tomorrow = run_cycle(config, backend, now=NOW + timedelta(days=1), memo=memo)
     assert tomorrow.result is not clean.result
     assert tomorrow.result.dashboard.today == (NOW + timedelta(days=1)).date()
 
     stricter = config.model_copy(
         update={"rules": config.rules.model_copy(update={"low_credit_threshold": 4})}
     )
-    again = run_cycle(stricter, backend, now=lambda: NOW + timedelta(days=1), memo=memo)
+    again = run_cycle(stricter, backend, now=NOW + timedelta(days=1), memo=memo)
     assert again.result is not tomorrow.result
 
     wb = openpyxl.load_workbook(config.workbook_path)
     wb["Sessions"].append([NOW.date(), "Anh Nguyen"])
     wb.save(config.workbook_path)
-    edited = run_cycle(stricter, backend, now=lambda: NOW + timedelta(days=1), memo=memo)
+    edited = run_cycle(stricter, backend, now=NOW + timedelta(days=1), memo=memo)
     assert edited.plan and edited.outcome.written
     assert edited.result.rows_read["Sessions"] == clean.result.rows_read["Sessions"] + 1
 
@@ -93,7 +93,7 @@ def settled(fake: FakeSheets) -> tuple[str, GoogleBackend, CleanMemo, CycleRepor
 
 
 def google_cycle(backend: GoogleBackend, memo: CleanMemo) -> CycleReport:
-    return run_cycle(GOOGLE_CONFIG, backend, now=lambda: NOW, memo=memo)
+    return run_cycle(GOOGLE_CONFIG, backend, now=NOW, memo=memo)
 
 
 def kinds(fake: FakeSheets) -> list[str]:

@@ -63,7 +63,7 @@ def backend(sid: str, **kwargs: Any) -> GoogleBackend:
 
 
 def cycle(b: GoogleBackend) -> CycleReport:
-    return run_cycle(CONFIG, b, now=lambda: NOW)
+    return run_cycle(CONFIG, b, now=NOW)
 
 
 def counted(fake: FakeSheets, b: GoogleBackend) -> tuple[CycleReport, list[str]]:

@@ -65,7 +65,7 @@ class Setup:
 
     def cycle(self) -> CycleReport:
         calendar_import = CalendarImport.for_config(self.config, self.store.calendar)
-        return run_cycle(self.config, self.backend, now=lambda: NOW, calendar=calendar_import)
+        return run_cycle(self.config, self.backend, now=NOW, calendar=calendar_import)
 
     def sessions(self) -> list[list[Any]]:
         rows = self.fake.values(self.sid, "Sessions")

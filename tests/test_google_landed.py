@@ -187,12 +187,12 @@ def test_a_row_deleted_in_the_round_trip_before_the_write_keeps_the_typed_id_it_
                 fake.delete_rows(sid, "Sessions", 2)
 
         fake.between_requests(person, kind="values.batchGet", times=2)
-        report = run_cycle(CONFIG, backend, now=lambda: NOW)
+        report = run_cycle(CONFIG, backend, now=NOW)
         assert reads[0] == 2
         assert report.outcome.written and report.outcome.retry_next_cycle
         assert "put back as they were" in (report.outcome.reason or "")
         rows = fake.values(sid, "Sessions")
         assert rows[1][:3] == [46301, "Bob Stone", "P-0002"]
         # The next cycle works the sheet out again from what is there now.
-        run_cycle(CONFIG, backend, now=lambda: NOW)
+        run_cycle(CONFIG, backend, now=NOW)
         assert fake.values(sid, "Sessions")[1][:3] == [46301, "Bob Stone", "P-0002"]

@@ -70,7 +70,7 @@ def backend(fake: FakeSheets, clock: Clock, policy: RetryPolicy | None = None) -
 
 
 def cycle(b: GoogleBackend) -> CycleReport:
-    return run_cycle(CONFIG, b, now=lambda: NOW)
+    return run_cycle(CONFIG, b, now=NOW)
 
 
 def statuses(fake: FakeSheets, b: GoogleBackend) -> list[object]:

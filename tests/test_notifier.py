@@ -18,9 +18,10 @@ from notifier.notices import KINDS, notice, render_notice
 from notifier.outbox import FileSender
 from notifier.render import Rendered
 from notifier.report import chart, rejected_sessions, render_report, view
-from notifier.send import RecordingSender, SendError
+from notifier.send import SendError
 from rules.events import PRACTITIONER
 from rules.model import Event
+from tests.fakesender import RecordingSender
 from tests.mailfixtures import EVIL, NOW, TODAY, flat, parse_eml, parts, practice, visible_text
 
 RESULT = practice()

@@ -11,7 +11,7 @@ import pytest
 
 from notifier.messages import message_id
 from notifier.outbox import FileSender
-from notifier.send import RecordingSender, SendError
+from notifier.send import SendError
 from notifier.smtp import SmtpSender
 from rules.engine import compute
 from rules.model import Result
@@ -34,6 +34,7 @@ from sync.reporting import (
     test_email as send_test_email,
 )
 from sync.store import Store
+from tests.fakesender import RecordingSender
 from tests.mailfixtures import (
     EVIL,
     NOW,

@@ -133,8 +133,8 @@ def test_a_second_sync_changes_nothing(wb: dict) -> None:
     backend = MemoryBackend(tables(wb["clients"], wb["packages"], wb["sessions"]))
     config = Config()
     clock = lambda: datetime(2026, 11, 20, 12, tzinfo=UTC)  # noqa: E731
-    first = run_cycle(config, backend, now=clock)
-    second = run_cycle(config, backend, now=clock)
+    first = run_cycle(config, backend, now=clock())
+    second = run_cycle(config, backend, now=clock())
     assert not second.plan, second.plan
     assert computed(first.result) == computed(second.result)
     assert backend.writes == (1 if first.plan else 0)
@@ -249,8 +249,8 @@ def test_with_types_and_passes_a_second_sync_changes_nothing(wb: dict) -> None:
     backend = MemoryBackend(of(wb))
     config = Config()
     clock = lambda: datetime(2026, 11, 20, 12, tzinfo=UTC)  # noqa: E731
-    first = run_cycle(config, backend, now=clock)
-    second = run_cycle(config, backend, now=clock)
+    first = run_cycle(config, backend, now=clock())
+    second = run_cycle(config, backend, now=clock())
     assert not second.plan, second.plan
     assert computed(first.result) == computed(second.result)
 

@@ -161,9 +161,7 @@ def content(message: EmailMessage) -> Content:
 def complete(config_path: Path) -> tuple[bool, int]:
     """Whether the workbook needs no more writing, and how many emails are still unsent."""
     config = load(config_path)
-    report = run_cycle(
-        config, XlsxBackend(config.workbook_path), now=lambda: scenario.START, dry_run=True
-    )
+    report = run_cycle(config, XlsxBackend(config.workbook_path), now=scenario.START, dry_run=True)
     with Store(config.state_path) as store:
         return not report.plan, len(store.outbox.pending())
 

@@ -39,13 +39,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from notifier.send import RecordingSender
 from rules.values import date_to_serial
 from sync.backends.base import WorkbookUnavailable
 from sync.backends.google import GoogleBackend
 from sync.backends.retry import RetryPolicy
 from sync.cycle import run_cycle
 from sync.service import Parts, sync_once
+from tests.fakesender import RecordingSender
 from tests.safety import record, size
 from tests.safety_google_support import (
     CONFIG,
@@ -94,7 +94,7 @@ def endpoint(fake: FakeSheets, http: bool) -> Iterator[str]:
 def settled(backend: GoogleBackend, first_minute: int) -> int:
     """Cycle until a cycle has nothing to write; how many cycles wrote."""
     for n in range(6):
-        if not run_cycle(CONFIG, backend, now=at_minute(first_minute + n)).plan:
+        if not run_cycle(CONFIG, backend, now=at_minute(first_minute + n)()).plan:
             return n
     raise AssertionError("the sheet never settled")
 
@@ -106,7 +106,7 @@ def prepared(
     sid = create(fake, practice)
     backend = google_backend(sid, url, seed=seed)
     if practice.synced:
-        run_cycle(CONFIG, backend, now=at_minute(0))
+        run_cycle(CONFIG, backend, now=at_minute(0)())
     apply_edits(fake, sid, practice.pending)
     return sid, backend
 
@@ -166,7 +166,7 @@ def race(seed: int, window: str) -> Race:
                 seen["edited"] = grid(f, sid)
 
         fake.between_requests(person, kind="values.batchGet", times=target)
-        report = run_cycle(CONFIG, backend, now=at_minute(1))
+        report = run_cycle(CONFIG, backend, now=at_minute(1)())
         assert "edited" in seen, f"seed {seed}: the cycle made no {window} request"
         judged = misplaced(read, seen["edited"], grid(fake, sid), report.plan)
         found = Race(
@@ -178,7 +178,7 @@ def race(seed: int, window: str) -> Race:
             cycles_until_right=-1,  # not right within 4 cycles
         )
         for n in range(1, 5):
-            run_cycle(CONFIG, backend, now=at_minute(1 + n))
+            run_cycle(CONFIG, backend, now=at_minute(1 + n)())
             if grid(fake, sid) == synced_from_scratch(fake, sid, seed):
                 found.cycles_until_right = n
                 break
@@ -482,10 +482,10 @@ def test_a_session_never_keeps_the_id_of_a_new_package_whose_row_moved() -> None
         backend = google_backend(sid, url, seed=5)
         sort = [Edit("sort", "Packages", column="Client", descending=True)]
         fake.between_requests(lambda f: apply_edits(f, sid, sort), kind="values.batchGet")
-        race_cycle = run_cycle(CONFIG, backend, now=at_minute(1))
+        race_cycle = run_cycle(CONFIG, backend, now=at_minute(1)())
         assert race_cycle.outcome.rows_skipped == 3
         assert fake.values(sid, "Sessions")[1][:3] == [date_to_serial(TODAY), "Bob Ito", ""]
-        run_cycle(CONFIG, backend, now=at_minute(2))
+        run_cycle(CONFIG, backend, now=at_minute(2)())
         assert [r[:2] for r in fake.values(sid, "Packages")[1:]] == [
             ["P-0001", "Bob Ito"],
             ["P-0002", "Ann Lee"],

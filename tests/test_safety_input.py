@@ -350,8 +350,8 @@ def test_a_second_cycle_on_a_hostile_workbook_changes_nothing(
     EXAMPLES["idempotence"] += 1
     backend = MemoryBackend(spoiled.tables, numbers_are_dates=numbers_are_dates)
     config = Config.model_validate({"workbook": {"date_order": order}})
-    first = run_cycle(config, backend, now=lambda: NOW)
-    second = run_cycle(config, backend, now=lambda: NOW)
+    first = run_cycle(config, backend, now=NOW)
+    second = run_cycle(config, backend, now=NOW)
     assert not second.plan, [str(c) for c in second.plan.cells[:5]]
     assert computed(first.result, filled=False) == computed(second.result, filled=False)
     assert not any(tab.fills for tab in second.result.tabs)  # every blank was filled once
@@ -440,9 +440,9 @@ def test_hostile_text_written_to_xlsx_reads_back_as_the_same_text(
         path = Path(folder) / "practice.xlsx"
         write_input(path, sheets)
         backend = XlsxBackend(path)
-        first = run_cycle(Config(), backend, now=lambda: NOW)
+        first = run_cycle(Config(), backend, now=NOW)
         assert first.outcome.written, first.outcome.reason
-        assert not run_cycle(Config(), backend, now=lambda: NOW).plan  # read back: the same
+        assert not run_cycle(Config(), backend, now=NOW).plan  # read back: the same
         read = backend.read().tables
         wanted = computed(first.result)
         texts = 0
@@ -489,12 +489,12 @@ def test_a_control_character_in_one_row_does_not_stop_the_write(tmp_path: Path) 
     path = tmp_path / "practice.xlsx"
     sheet(path, ["Ann"], [[date(2026, 2, 1), "Ann"], [date(2026, 2, 2), "Zed\x07"]])
     backend = XlsxBackend(path)
-    report = run_cycle(Config(), backend, now=lambda: NOW)
+    report = run_cycle(Config(), backend, now=NOW)
     assert report.outcome.written
     rows = backend.read().tables["Sessions"].rows
     assert rows[0][2:4] == ["P-0001", "Deducted"]
     assert rows[1][3] == "Invalid" and str(rows[1][4]).startswith("Client: 'Zed\x07'")
-    assert not run_cycle(Config(), backend, now=lambda: NOW).plan
+    assert not run_cycle(Config(), backend, now=NOW).plan
 
 
 def test_a_note_quoting_huge_typed_values_fits_a_cell_and_is_written_once(tmp_path: Path) -> None:
@@ -504,8 +504,8 @@ def test_a_note_quoting_huge_typed_values_fits_a_cell_and_is_written_once(tmp_pa
     path = tmp_path / "practice.xlsx"
     sheet(path, [name], [[date(2026, 2, 1), name], [date(2026, 2, 2), name + "x"]])
     backend = XlsxBackend(path)
-    assert run_cycle(Config(), backend, now=lambda: NOW).outcome.written
-    assert not run_cycle(Config(), backend, now=lambda: NOW).plan
+    assert run_cycle(Config(), backend, now=NOW).outcome.written
+    assert not run_cycle(Config(), backend, now=NOW).plan
     note = str(backend.read().tables["Sessions"].rows[1][4])
     assert note.startswith("Client: 'Ann Lee") and note.endswith("…") and len(note) == 2000
 
@@ -528,7 +528,7 @@ def test_without_a_package_id_column_the_picks_are_not_written_and_nothing_moves
     )
     backend = XlsxBackend(path)
     for _ in range(3):
-        run_cycle(Config(), backend, now=lambda: NOW)
+        run_cycle(Config(), backend, now=NOW)
         rows = backend.read().tables["Sessions"].rows
         assert not rows[0][2] and rows[0][3:] == ["Deducted", "P-0001: 4 of 5 left"], rows
-    assert not run_cycle(Config(), backend, now=lambda: NOW).plan
+    assert not run_cycle(Config(), backend, now=NOW).plan

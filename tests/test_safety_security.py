@@ -97,7 +97,7 @@ def test_names_that_look_like_formulas_are_written_as_text(tmp_path: Path) -> No
         if c.value is not None
     }
     config = load_config(tmp_path)
-    assert run_cycle(config, XlsxBackend(path), now=lambda: NOW).outcome.written
+    assert run_cycle(config, XlsxBackend(path), now=NOW).outcome.written
     book = openpyxl.load_workbook(path)
     written: list[str] = []
     for ws in book.worksheets:

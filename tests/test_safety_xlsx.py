@@ -55,7 +55,7 @@ def make_practice(folder: Path) -> Config:
 
 
 def sync(config: Config) -> object:
-    return run_cycle(config, XlsxBackend(config.workbook_path), now=lambda: scenario.START)
+    return run_cycle(config, XlsxBackend(config.workbook_path), now=scenario.START)
 
 
 def start_child(config: Config, trace: Path, crash: str | None, slow: float = 0.0) -> int:

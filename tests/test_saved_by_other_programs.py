@@ -27,7 +27,7 @@ CONFIG = Config.model_validate({"sync": {"timezone": "Europe/London"}})
 
 
 def sync(path: Path) -> object:
-    return run_cycle(CONFIG, XlsxBackend(path), now=lambda: NOW)
+    return run_cycle(CONFIG, XlsxBackend(path), now=NOW)
 
 
 def test_a_libreoffice_saved_workbook_syncs_like_the_demo(tmp_path: Path) -> None:

@@ -111,7 +111,7 @@ def sheet_facts(path: Path) -> dict[str, object]:
 
 
 def sync(path: Path) -> object:
-    return run_cycle(CONFIG, XlsxBackend(path), now=lambda: NOW)
+    return run_cycle(CONFIG, XlsxBackend(path), now=NOW)
 
 
 def test_a_sync_keeps_every_cell_style_width_formula_comment_and_validation(

@@ -62,7 +62,7 @@ def practice(path: Path, *, table: bool = False) -> None:
 
 
 def sync(path: Path) -> object:
-    return run_cycle(CONFIG, XlsxBackend(path), now=lambda: NOW)
+    return run_cycle(CONFIG, XlsxBackend(path), now=NOW)
 
 
 def parts(path: Path) -> list[tuple[str, bytes]]:
@@ -611,7 +611,7 @@ def test_the_shared_strings_count_follows_the_cells_written_over(tmp_path: Path)
 
     used, count = counts()
     assert count == str(used)
-    report = run_cycle(CONFIG, XlsxBackend(path), now=lambda: datetime(2026, 11, 22, tzinfo=UTC))
+    report = run_cycle(CONFIG, XlsxBackend(path), now=datetime(2026, 11, 22, tzinfo=UTC))
     assert ("Packages", 2, "Status") in {(c.tab, c.row, c.column) for c in report.plan.cells}  # type: ignore[attr-defined]
     used_after, count_after = counts()
     assert used_after == used - 1 and count_after == str(used_after)

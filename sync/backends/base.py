@@ -15,10 +15,13 @@ from typing import Protocol
 from rules.model import Table, Value
 from rules.schema import CellKind, Tab
 from rules.values import key
+from sync.errors import EXIT_WORKBOOK, CreditsheetError
 
 
-class WorkbookUnavailable(Exception):
+class WorkbookUnavailable(CreditsheetError):
     """The workbook cannot be reached or read at all (exit status 3)."""
+
+    exit_status = EXIT_WORKBOOK
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from rules.schema import CLIENTS
 from rules.tabs import view
 from rules.values import is_blank, key, text
 from sync.balance.pages import ClientPage
+from sync.errors import EXIT_CONFIG, CreditsheetError
 from sync.store import Store
 
 #: Random bytes per token: 24 bytes = 192 bits, 32 URL-safe characters.
@@ -30,12 +31,14 @@ TOKEN_BYTES = 24
 PREFIX = "/b/"
 
 
-class BalanceError(Exception):
+class BalanceError(CreditsheetError):
     """Something the balance page cannot do; the message says what and why."""
 
 
 class UnknownClient(BalanceError):
     """No client of that name has a balance link."""
+
+    exit_status = EXIT_CONFIG
 
 
 def new_token() -> str:

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import requests
 
 from sync.backends.retry import RETRY_STATUSES, RetryPolicy, retry_after
+from sync.errors import CreditsheetError
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ class FeedRead:
         return self.error is None
 
 
-class FeedError(Exception):
+class FeedError(CreditsheetError):
     """A feed that could not be read; the message never holds its address."""
 
 

@@ -16,8 +16,10 @@ import icalendar
 import recurring_ical_events
 import x_wr_timezone
 
+from sync.errors import CreditsheetError
 
-class ParseError(Exception):
+
+class ParseError(CreditsheetError):
     """The feed is not an iCalendar file the import can read."""
 
 

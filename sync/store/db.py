@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sync.errors import CreditsheetError
+
 #: Migration ``n`` of a line takes its tables from version ``n`` to ``n + 1``, inside
 #: the transaction that records the new version.
 Migrations = Mapping[int, Callable[[sqlite3.Connection], None]]
 
 
-class StateError(Exception):
+class StateError(CreditsheetError):
     """The state file cannot be used; the message says which file and why."""
 
 

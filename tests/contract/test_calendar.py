@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from notifier.send import RecordingSender
 from sync.alerts import deliver
 from sync.backends.base import AppendedCell, Backend, RowAppend, Snapshot, WriteOutcome, WritePlan
 from sync.calendar.importer import CalendarImport
@@ -16,6 +15,7 @@ from sync.cycle import CycleReport, run_cycle
 from sync.store import Store
 from tests.calendar_support import calendar, sessions_for
 from tests.contract.harness import Harness
+from tests.fakesender import RecordingSender
 
 NOW = datetime(2026, 12, 4, 12, tzinfo=UTC)
 CLIENTS = [["Client", "Email", "Billing"], ["Ann Lee", "ann@example.com", "Package"]]
@@ -38,7 +38,7 @@ def config(feed: Path) -> Config:
 
 def cycle(cfg: Config, backend: Backend, store: Store) -> CycleReport:
     calendar_import = CalendarImport.for_config(cfg, store.calendar)
-    return run_cycle(cfg, backend, now=lambda: NOW, calendar=calendar_import)
+    return run_cycle(cfg, backend, now=NOW, calendar=calendar_import)
 
 
 def sessions(harness: Harness) -> list[list[object]]:

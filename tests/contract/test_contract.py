@@ -35,7 +35,7 @@ SESSIONS = [
 
 
 def cycle(backend: object) -> object:
-    return run_cycle(CONFIG, backend, now=lambda: NOW)  # type: ignore[arg-type]
+    return run_cycle(CONFIG, backend, now=NOW)  # type: ignore[arg-type]
 
 
 def test_a_first_sync_writes_balances_statuses_colors_ids_and_picks(harness: Harness) -> None:

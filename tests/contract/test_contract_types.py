@@ -45,7 +45,7 @@ SESSIONS = [
 
 
 def cycle(backend: object) -> object:
-    return run_cycle(CONFIG, backend, now=lambda: NOW)  # type: ignore[arg-type]
+    return run_cycle(CONFIG, backend, now=NOW)  # type: ignore[arg-type]
 
 
 def column(rows: list[list[object]], name: str) -> list[object]:

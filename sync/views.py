@@ -1,0 +1,171 @@
+"""A cycle turned into text, for every view of it.
+
+    summary(report)       what ``creditsheet sync`` prints
+    change_lines(plan)    what ``creditsheet sync --dry-run`` would change, cell by cell
+    log_line(report)      the daemon's one log line for a cycle
+    cycle_json(report)    ``sync --json``, the daemon's JSON log, a cycle's figures in the store
+
+Colors are named from :mod:`rules.schema`, never retyped.
+"""
+
+from __future__ import annotations
+
+from rules.schema import AMBER, GREEN, GREY, RED, SessionStatus
+from rules.tabs import column_letter
+from rules.words import plural
+from sync.backends.base import CellChange, WritePlan
+from sync.calendar.report import summary_line as calendar_summary
+from sync.cycle import CycleReport
+from sync.diff import describe
+
+
+def cycle_json(report: CycleReport) -> dict[str, object]:
+    """The cycle as one JSON object: ``sync --json``, the daemon's JSON log, the store."""
+    sessions = report.sessions_by_status()
+    return {
+        "workbook": report.workbook,
+        "today": report.today.isoformat(),
+        "dry_run": report.dry_run,
+        "rows_read": dict(report.rows_read),
+        "cells_changed": report.plan.size,
+        "written": report.outcome.written,
+        "not_written_reason": report.outcome.reason,
+        "packages": report.packages_by_status(),
+        "sessions": {
+            "deducted": sessions[SessionStatus.DEDUCTED.value],
+            "not_deducted": sessions[SessionStatus.NOT_DEDUCTED.value],
+            "rejected": sessions[SessionStatus.REJECTED.value],
+            "invalid": sessions[SessionStatus.INVALID.value],
+        },
+        "rows_with_problems": report.rows_with_problems(),
+        "problems": [str(p) for p in report.result.problems],
+        "structural_problems": [str(p) for p in report.result.structural],
+        "events": [
+            {"kind": e.kind, "key": e.key, "audience": e.audience, "subject": e.subject}
+            for e in report.events
+        ],
+        "alerts": {"queued": 0, "sent": 0, "pending": 0, "failed": 0, **report.alerts},
+        "duration_seconds": round(report.duration, 4),
+        **({"calendar": _calendar_json(report)} if report.calendar is not None else {}),
+    }
+
+
+def _calendar_json(report: CycleReport) -> dict[str, object]:
+    """The calendar import's figures: feeds by host only, never their addresses."""
+    made = report.calendar
+    return {
+        "bookings_logged": len(made.rows) if made is not None else 0,
+        "cells_updated": len(made.updates) if made is not None else 0,
+        "not_matched": list(made.unmatched) if made is not None else [],
+        "feeds": [
+            {
+                "feed": f.source.label,
+                "ok": f.error is None,
+                "bookings": None if f.bookings is None else len(f.bookings),
+                "error": f.error,
+            }
+            for f in report.feeds
+        ],
+    }
+
+
+def summary(report: CycleReport) -> str:
+    """The plain-text summary of a cycle: what ``creditsheet sync`` prints."""
+    data = cycle_json(report)
+    lines = [f"{report.workbook}  (today {report.today.isoformat()})"]
+    rows = ", ".join(f"{tab} {n}" for tab, n in report.rows_read.items()) or "nothing"
+    lines.append(f"  rows read:   {rows}")
+    packages = ", ".join(f"{n} {s}" for s, n in report.packages_by_status().items() if n)
+    lines.append(f"  packages:    {packages or 'none'}")
+    s = report.sessions_by_status()
+    lines.append(
+        f"  sessions:    {s['Deducted']} deducted, {s['Not deducted']} not deducted, "
+        f"{s['Rejected']} rejected, {s['Invalid']} invalid"
+    )
+    lines.append(f"  problems:    {plural(report.rows_with_problems(), 'row')} with problems")
+    for problem in report.result.problems[:20]:
+        lines.append(f"    - {problem}")
+    if len(report.result.problems) > 20:
+        lines.append(f"    ... and {len(report.result.problems) - 20} more")
+    for problem in report.structural:
+        lines.append(f"  STRUCTURE:   {problem}")
+    verb = "would change" if report.dry_run else "changed"
+    written = (
+        "" if report.dry_run or report.outcome.written or not report.plan else " (not written)"
+    )
+    lines.append(f"  cells:       {report.plan.size} {verb}{written}")
+    if report.outcome.reason:
+        lines.append(f"  not written: {report.outcome.reason}")
+    alerts = data["alerts"]
+    assert isinstance(alerts, dict)
+    if report.dry_run:
+        lines.append(f"  alerts:      {len(report.events)} due now (a dry run queues none)")
+    else:
+        lines.append(
+            f"  alerts:      {alerts['queued']} queued, {alerts['sent']} sent, "
+            f"{alerts['pending']} pending"
+            + (f", {alerts['failed']} failed to send" if alerts["failed"] else "")
+        )
+    if report.calendar is not None or report.feeds:
+        failed = sum(1 for f in report.feeds if f.error is not None)
+        lines.append(calendar_summary(report.calendar, len(report.feeds), failed))
+    lines.append(f"  took:        {report.duration:.2f} s")
+    return "\n".join(lines)
+
+
+def log_line(report: CycleReport) -> str:
+    """The daemon's one log line for a cycle."""
+    data = cycle_json(report)
+    alerts = data["alerts"]
+    assert isinstance(alerts, dict)
+    rows = sum(report.rows_read.values())
+    written = report.outcome.cells_written if report.outcome.written else 0
+    problems = data["rows_with_problems"]
+    assert isinstance(problems, int)
+    line = (
+        f"cycle {'ok' if not report.outcome.reason else 'not written'} in "
+        f"{report.duration:.2f} s: {plural(rows, 'row')} read, {plural(written, 'cell')} written, "
+        f"alerts {alerts['queued']} queued {alerts['sent']} sent {alerts['pending']} pending, "
+        f"{plural(problems, 'row')} with problems"
+    )
+    if report.outcome.reason:
+        line += f"; {report.outcome.reason}"
+    if report.structural:
+        line += "; structure: " + "; ".join(str(p) for p in report.structural)
+    return line
+
+
+def change_lines(plan: WritePlan) -> list[str]:
+    """The plan cell by cell, as ``Packages!K7: 3 -> 2``."""
+    lines = []
+    for h in plan.headers:
+        lines.append(f"{_ref(h.tab, column_letter(h.col), 1)}: (blank) -> {h.name} (new column)")
+    for c in plan.cells:
+        lines.append(_change_line(c, column_letter(c.col)))
+    for a in plan.appends:
+        cells = ", ".join(describe(c.value) for c in sorted(a.cells, key=lambda c: c.col))
+        lines.append(f"{_ref(a.tab, 'A', a.row)}: new row ({cells})")
+    for t in plan.tabs:
+        verb = "rewritten" if t.exists else "created"
+        lines.append(f"{t.title}: {verb} ({plural(len(t.rows), 'row')}, owned by the sync)")
+    return lines
+
+
+def _ref(tab: str, letter: str, row: int) -> str:
+    quoted = f"'{tab}'" if not tab.replace("_", "").isalnum() else tab
+    return f"{quoted}!{letter}{row}"
+
+
+#: The colors the sync paints, by the names a practitioner uses for them.
+_COLOR_NAMES = {GREEN: "green", AMBER: "amber", RED: "red", GREY: "grey"}
+
+
+def _change_line(c: CellChange, letter: str) -> str:
+    ref = _ref(c.tab, letter, c.row)
+    parts = []
+    if c.set_value:
+        parts.append(f"{describe(c.old)} -> {describe(c.new)}")
+    if c.set_fill:
+        parts.append(f"color {_COLOR_NAMES.get(c.fill or '', c.fill or 'none')}")
+    suffix = " (filled blank input)" if c.input_fill else ""
+    return f"{ref}: {', '.join(parts)}{suffix}"
