@@ -13,7 +13,7 @@ import pytest
 
 from notifier.send import RecordingSender
 from sync.alerts import deliver
-from sync.backends.retry import RetryPolicy
+from sync.backends.google.client import RetryPolicy
 from sync.calendar.importer import CalendarImport
 from sync.calendar.state import CalendarState
 from sync.config import Config

@@ -28,12 +28,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from rules.model import Table
 from rules.schema import PACKAGES, SESSIONS
 from rules.tabs import column_letter
 from rules.values import is_blank, key, text
 from sync.backends.base import CellChange, is_id_fill
+from sync.backends.google.cells import effective
 
 Rows = Mapping[int, Sequence[object]]  # 1-based sheet row -> its cells as the values API gives
 
@@ -287,4 +289,18 @@ def trimmed(row: Sequence[object]) -> list[object]:
     out = [cell_at(row, i) for i in range(len(row))]
     while out and out[-1] is None:
         out.pop()
+    return out
+
+
+def landed_rows(answer: Mapping[str, Any]) -> dict[str, dict[int, list[object]]]:
+    """Per tab title, 1-based row -> its effective values, from a batchUpdate's answer."""
+    out: dict[str, dict[int, list[object]]] = {}
+    for sheet in (answer.get("updatedSpreadsheet") or {}).get("sheets") or []:
+        title = str((sheet.get("properties") or {}).get("title", ""))
+        rows = out.setdefault(title, {})
+        for data in sheet.get("data") or []:
+            first, left = int(data.get("startRow") or 0), int(data.get("startColumn") or 0)
+            for i, row in enumerate(data.get("rowData") or []):
+                values = [effective(cell) for cell in row.get("values") or []]
+                rows[first + i + 1] = [None] * left + values
     return out
