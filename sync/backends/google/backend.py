@@ -8,7 +8,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -80,6 +80,19 @@ class _Refused(Exception):
     """Google answered 400: a range or request it cannot carry out."""
 
 
+#: Per tab title, 1-based row -> its effective values right after a write.
+RowsAfter = dict[str, dict[int, list[object]]]
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What sending a write came to: Google's refusal (nothing of that batch was written),
+    or the rows asked for (``look_at``) as they were right after the write."""
+
+    refusal: str | None
+    rows_after: RowsAfter = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class _Read:
     """A read's snapshot, with the title and grid each tab's range showed (in tab order)."""
@@ -129,8 +142,6 @@ class GoogleBackend:
         self._last: _Read | None = None
         #: API calls made (each counted once, however many tries it took).
         self.calls = 0
-        #: Rows as the last write's answer showed them (see ``_send``'s ``look_at``).
-        self.landed_rows: dict[str, dict[int, list[object]]] = {}
 
     @classmethod
     def from_environment(
@@ -375,13 +386,13 @@ class GoogleBackend:
             # Only as wide as the input columns: they tell the rows apart (see _span).
             last_col = column_letter(_span(snapshot, title) - 1)
             look_at += [f"{quote_title(title)}!A{first}:{last_col}{last}" for first, last in runs]
-        refused = self._send(build.requests, guards=build.guards(), look_at=look_at)
-        if refused is not None:
-            return outcome(refused, written=False, rows_skipped=skipped)
+        sent = self._send(build.requests, guards=build.guards(), look_at=look_at)
+        if sent.refusal is not None:
+            return outcome(sent.refusal, written=False, rows_skipped=skipped)
         build.commit()
         reasons = [_skipped_reason(skipped, nothing_written=False)] if skipped else []
-        landing = self._judge_fills(snapshot, verified, build)
-        shifted = self._judge_columns(snapshot, verified, build)
+        landing = self._judge_fills(snapshot, verified, build, sent.rows_after)
+        shifted = self._judge_columns(snapshot, verified, build, sent.rows_after)
         if shifted is not None:
             # On a tab whose columns moved, rows are judged by column, not by input cells.
             tabs = {tab for tab, _ in shifted.moved}
@@ -398,7 +409,9 @@ class GoogleBackend:
             rows_skipped=skipped,
         )
 
-    def _judge_fills(self, snapshot: Snapshot, verified: SafeRows, build: WriteRequests) -> Landing:
+    def _judge_fills(
+        self, snapshot: Snapshot, verified: SafeRows, build: WriteRequests, rows_after: RowsAfter
+    ) -> Landing:
         """Where the filled input cells landed (see :mod:`sync.backends.google.landing`)."""
         if not build.filled:
             return Landing()
@@ -406,7 +419,7 @@ class GoogleBackend:
             title: input_positions(title, table.header) for title, table in snapshot.tables.items()
         }
         after = {
-            title: self.landed_rows.get(info.title, {})
+            title: rows_after.get(info.title, {})
             for title in build.filled_rows()
             if (info := build.meta.find(title)) is not None
         }
@@ -420,7 +433,7 @@ class GoogleBackend:
         )
 
     def _judge_columns(
-        self, snapshot: Snapshot, verified: SafeRows, build: WriteRequests
+        self, snapshot: Snapshot, verified: SafeRows, build: WriteRequests, rows_after: RowsAfter
     ) -> Landing | None:
         """Cells written under another column: columns moved under the write.
 
@@ -429,7 +442,7 @@ class GoogleBackend:
         landing: Landing | None = None
         for title in sorted({*build.cells_written, *build.headers_written}):
             info = build.meta.find(title)
-            now = self.landed_rows.get(info.title, {}).get(1) if info is not None else None
+            now = rows_after.get(info.title, {}).get(1) if info is not None else None
             if info is None or now is None:
                 continue
             before = list(verified.current.get(title, {}).get(1, ()))
@@ -499,7 +512,7 @@ class GoogleBackend:
             what,
             plural(len(landing.moved), "row"),
         )
-        refused = self._send(requests_) if requests_ else None
+        refused = self._send(requests_).refusal if requests_ else None
         if refused is not None:
             where = [f"{c.tab}!{column_letter(c.col)}{c.row}" for c in landing.restore]
             more = f" and {len(where) - 10} more" if len(where) > 10 else ""
@@ -540,14 +553,15 @@ class GoogleBackend:
         requests_: Sequence[Request],
         guards: Sequence[dict[str, Any]] = (),
         look_at: Sequence[str] = (),
-    ) -> str | None:
-        """Send the batchUpdates, each led by ``guards``; a reason when Google refused one.
+    ) -> Sent:
+        """Send the batchUpdates, each led by ``guards``: the reason when Google refused one,
+        or the rows of ``look_at`` as the last batch's answer showed them.
 
         A refused batchUpdate changed nothing (Google applies a batch entirely or not at all).
         ``look_at``: A1 ranges whose effective values the last batch's answer carries, as
-        they are right after it was applied (kept in ``self.landed_rows``).
+        they are right after it was applied.
         """
-        self.landed_rows = {}
+        rows_after: RowsAfter = {}
         try:
             lead = [JSON.encode(guard) for guard in guards]
             parts = batches(requests_, self.max_batch_bytes - len(encode_body(lead)))
@@ -562,21 +576,23 @@ class GoogleBackend:
                     answer = self._update(
                         encode_body([*lead, *part], look_at=look_at), params=LANDED_FIELDS
                     )
-                    self.landed_rows = landed_rows(answer.json())
+                    rows_after = landed_rows(answer.json())
                 else:
                     self._update(encode_body([*lead, *part]))
             except _Refused as err:
                 self._meta = None  # the layout may have moved: read it again next cycle
                 earlier = f" (the first {n} of {len(parts)} parts were written)" if n else ""
                 if any(f"requests[{i}]." in str(err) for i in range(len(guards))):
-                    return _MOVED + f"nothing was written{earlier}; the next cycle reads it again"
+                    return Sent(
+                        _MOVED + f"nothing was written{earlier}; the next cycle reads it again"
+                    )
                 if self.client().last_maybe_applied:
-                    return (
+                    return Sent(
                         "the write got no answer at first and was most likely carried out then "
                         f"(Google refused to repeat it: {err}); the next cycle checks and "
                         "completes it"
                     )
-                return (
+                return Sent(
                     f"Google Sheets refused the write ({err}): nothing was written{earlier}; "
                     "the next cycle reads the sheet again and retries"
                 )
@@ -587,7 +603,7 @@ class GoogleBackend:
                         f"{err} (the first {n} of {len(parts)} parts of the write went through)"
                     ) from None
                 raise
-        return None
+        return Sent(None, rows_after)
 
     def _verify(self, snapshot: Snapshot, plan: WritePlan, meta: Metadata) -> SafeRows:
         """Read the rows about to be written again; keep those whose inputs did not change."""
@@ -660,7 +676,7 @@ class GoogleBackend:
         setup = InitRequests(meta, layout, grids, self._new_sheet_id, done)
         requests_ = setup.build()
         if requests_:
-            reason = self._send(requests_)
+            reason = self._send(requests_).refusal
             if reason:
                 raise WorkbookUnavailable(reason)
             self._meta = None

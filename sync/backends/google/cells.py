@@ -20,6 +20,7 @@ from rules.values import date_to_serial, text
 from sync.backends.base import (
     CellChange,
 )
+from sync.backends.looks import DATE_PATTERN
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ MAX_BATCH_BYTES = 2_000_000
 MAX_BLOCK_ROWS = 2_000
 #: Verify at most this many separate row ranges; beyond, one range per tab.
 
-DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
+DATE_FORMAT = {"type": "DATE", "pattern": DATE_PATTERN}
 
 VALUE = "userEnteredValue"
 NUMBER_FORMAT = "userEnteredFormat.numberFormat"

@@ -24,7 +24,8 @@ from sync.backends.google.cells import (
 )
 from sync.backends.google.metadata import Metadata, TabInfo, quote_title
 from sync.backends.google.write_requests import add_sheet_request, width_requests
-from sync.backends.setup import HEADER_FILL, TabFound, TabSetup, plan_setup
+from sync.backends.looks import HEADER_FILL, pixels
+from sync.backends.setup import TabFound, TabSetup, plan_setup
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ class InitRequests:
             cell = with_fill(typed(column.name, "text")[0], HEADER_FILL)
             cell["userEnteredFormat"]["textFormat"] = {"bold": True}
             added[column.col] = cell
-            widths[column.col] = column.width * 7
+            widths[column.col] = pixels(column.width)
         last = max(setup.positions.values(), default=-1)
         if last + 1 > info.columns:
             self.requests.append(

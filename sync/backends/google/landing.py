@@ -31,10 +31,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rules.model import Table
-from rules.schema import PACKAGES, SESSIONS
 from rules.tabs import column_letter
 from rules.values import is_blank, key, text
-from sync.backends.base import CellChange, is_id_fill
+from sync.backends.base import CellChange, WithheldIds
 from sync.backends.google.cells import effective
 
 Rows = Mapping[int, Sequence[object]]  # 1-based sheet row -> its cells as the values API gives
@@ -110,7 +109,7 @@ def judge(
         by_row.setdefault((change.tab, change.row), []).append(change)
     landing = Landing()
     finders: dict[tuple[str, frozenset[int]], _Finder] = {}
-    taken_back: set[str] = set()
+    taken_back = WithheldIds()
     # First the rows each moved row can be; then, where several read alike, the one as
     # far away as the rows that could be told apart moved (an insert or a delete moves
     # every row below it by the same count).
@@ -152,16 +151,13 @@ def judge(
                 value = None
                 landing.unknown.append(f"{tab}!{column_letter(change.col)}{row}")
             landing.restore.append(Restore(tab, row, change.col, value))
-            if is_id_fill(change, PACKAGES.name):
-                taken_back.add(key(text(change.new)))
-    if taken_back:
+            taken_back.withhold(change)
+    if taken_back.ids:
         moved = set(landing.moved)
         landing.restore += [
             Restore(c.tab, c.row, c.col, None)
             for c in fills
-            if is_id_fill(c, SESSIONS.name)
-            and key(text(c.new)) in taken_back
-            and (c.tab, c.row) not in moved
+            if taken_back.holds_back(c) and (c.tab, c.row) not in moved
         ]
     return landing
 

@@ -7,14 +7,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rules.model import Value
-from rules.schema import PACKAGES, SESSIONS
-from rules.values import is_blank, key, text
+from rules.values import is_blank
 from sync.backends.base import (
     CellChange,
     HeaderChange,
     RowAppend,
     TabContent,
-    is_id_fill,
+    WithheldIds,
 )
 from sync.backends.google.cells import (
     BACKGROUND,
@@ -33,7 +32,7 @@ from sync.backends.google.landing import (
 )
 from sync.backends.google.metadata import Metadata, TabInfo
 from sync.backends.google.verify import SafeRows
-from sync.backends.setup import kind_of
+from sync.backends.looks import DASHBOARD_WIDTHS, kind_of, pixels
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +54,7 @@ class WriteRequests:
         self.cells_written: dict[str, list[CellChange]] = {}
         self.headers_written: dict[str, dict[int, str]] = {}
         #: New packages' IDs this write leaves out (see :meth:`cells`).
-        self.withheld: set[str] = set()
+        self.withheld = WithheldIds()
 
     def _columns(self, info: TabInfo, needed: int) -> None:
         self.touched.add(info.sheet_id)
@@ -83,7 +82,7 @@ class WriteRequests:
                 info = TabInfo(self.new_id(taken), content.title, max(height, 100), max(width, 26))
                 self.requests.append(add_sheet_request(info))
                 self.requests += width_requests(
-                    info.sheet_id, {0: 300, 1: 120, 2: 120, 3: 120, 4: 120}
+                    info.sheet_id, {c: pixels(w) for c, w in DASHBOARD_WIDTHS.items()}
                 )
                 self.added.append(info)
             else:
@@ -120,15 +119,10 @@ class WriteRequests:
     def cells(self, changes: Sequence[CellChange], verified: SafeRows) -> None:
         grouped: dict[tuple[int, str], dict[int, str]] = {}  # cells by (sheet id, fields)
         # A new package's ID is given in the same write as the sessions that name it: when
-        # the package row is left alone, so are they. Otherwise they would name an ID that
-        # no row gets (the next cycle numbers new packages past every ID already named) and
-        # stay Invalid, their credits undeducted, until a person fixes them.
-        withheld = {
-            key(text(c.new))
-            for c in changes
-            if is_id_fill(c, PACKAGES.name) and not self._writable(c, verified)
-        }
-        self.withheld = withheld
+        # the package row is left alone, so are they (see WithheldIds).
+        for change in changes:
+            if change.input_fill and not self._writable(change, verified):
+                self.withheld.withhold(change)
         # Per tab: where it is and the rows safe to write; per sheet id: the columns that
         # _columns has already been asked for (asking again for fewer does nothing).
         tabs: dict[str, tuple[TabInfo | None, set[int]]] = {}
@@ -145,7 +139,7 @@ class WriteRequests:
             if (
                 info is None
                 or change.row not in rows_ok
-                or (change.input_fill and not self._fillable(change, verified, withheld))
+                or (change.input_fill and not self._fillable(change, verified))
             ):
                 self.skipped_rows.add((change.tab, change.row))
                 continue
@@ -181,7 +175,7 @@ class WriteRequests:
             for a in appended:
                 cells: list[dict[str, Any]] = [{} for _ in range(width)]
                 for c in a.cells:
-                    if self.withheld and c.kind == "text" and key(text(c.value)) in self.withheld:
+                    if self.withheld.holds_back_appended(c.value, c.kind):
                         continue  # a new package's ID left out with its package row
                     cells[c.col] = with_fill(typed(c.value, c.kind)[0], c.fill)
                     self.written += 1
@@ -196,12 +190,12 @@ class WriteRequests:
                 }
             )
 
-    def _fillable(self, change: CellChange, verified: SafeRows, withheld: set[str]) -> bool:
+    def _fillable(self, change: CellChange, verified: SafeRows) -> bool:
         """A blank input cell to fill is writable, and not a session's new package ID
         whose package row is left alone."""
         if not self._writable(change, verified):
             return False
-        return not (is_id_fill(change, SESSIONS.name) and key(text(change.new)) in withheld)
+        return not self.withheld.holds_back(change)
 
     def _writable(self, change: CellChange, verified: SafeRows) -> bool:
         """The row is still the one read, and a blank input cell to fill is still blank."""

@@ -35,7 +35,7 @@ from openpyxl.formula.translate import Translator
 from python_calamine import CalamineWorkbook, SheetTypeEnum
 
 from rules.model import Table, Value
-from rules.schema import PACKAGES, SESSIONS, TABS, CellKind
+from rules.schema import PACKAGES, TABS, CellKind
 from rules.tabs import column_letter
 from rules.values import key, text
 from sync.backends.base import (
@@ -43,12 +43,13 @@ from sync.backends.base import (
     CellChange,
     Layout,
     Snapshot,
+    WithheldIds,
     WorkbookUnavailable,
     WriteOutcome,
     WritePlan,
-    is_id_fill,
 )
-from sync.backends.setup import HEADER_FILL, SetupPlan, TabFound, TabSetup, kind_of, plan_setup
+from sync.backends.looks import DASHBOARD_WIDTHS, HEADER_FILL, kind_of
+from sync.backends.setup import SetupPlan, TabFound, TabSetup, plan_setup
 from sync.backends.xlsx.cells import Writer, escape_attr, escape_text
 from sync.backends.xlsx.package import (
     CT_NS,
@@ -108,7 +109,7 @@ def lock_files(path: Path) -> list[Path]:
     return [path.with_name(c) for c in candidates]
 
 
-def _kind_of(data: bytes) -> str | None:
+def _file_kind(data: bytes) -> str | None:
     """Why bytes are not an xlsx package at all, in plain words (None: they may be)."""
     if data.startswith(b"PK"):
         return None
@@ -137,7 +138,7 @@ class XlsxBackend:
         if self._last is not None and self._last.digest == version.digest:
             # The same bytes as last time: the same tables (a running daemon's idle cycle).
             return dataclasses.replace(self._last, version=version)
-        reason = _kind_of(version.data)
+        reason = _file_kind(version.data)
         if reason:
             raise self._unreadable(reason)
         try:
@@ -441,7 +442,7 @@ class _Edit:
         self.values_written = False
         #: Input fills left unwritten (a formula there), and the new IDs they withhold.
         self.skipped = 0
-        self.withheld: set[str] = set()
+        self.withheld = WithheldIds()
 
     # --- parts ---------------------------------------------------------------
 
@@ -549,10 +550,9 @@ class _Edit:
         if change.input_fill and existing is not None and not existing.is_blank:
             # A formula the read saw no value for: never overwrite it.
             self.skipped += 1
-            if is_id_fill(change, PACKAGES.name):
-                self.withheld.add(key(text(change.new)))
+            self.withheld.withhold(change)
             return None
-        if is_id_fill(change, SESSIONS.name) and key(text(change.new)) in self.withheld:
+        if self.withheld.holds_back(change):
             self.skipped += 1
             return None
         if change.set_value:
@@ -576,7 +576,7 @@ class _Edit:
         )
 
         def make(existing: Cell | None, left: Cell | None) -> bytes | None:
-            if cell.kind == "text" and self.withheld and key(text(cell.value)) in self.withheld:
+            if self.withheld.holds_back_appended(cell.value, cell.kind):
                 self.skipped += 1
                 return None
             return value_edit(existing, left)
@@ -712,7 +712,7 @@ class _Edit:
         return b"".join(out)
 
     def _replace_tab(self, title: str, rows: tuple[tuple[Value, ...], ...], exists: bool) -> None:
-        widths = {0: 44.0, 1: 16.0, 2: 16.0, 3: 16.0, 4: 16.0}
+        widths = {col: float(chars) for col, chars in DASHBOARD_WIDTHS.items()}
         if exists:
             sheet = self.sheet(title)
             self.writer.prefix = sheet.p
