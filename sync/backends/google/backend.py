@@ -55,7 +55,15 @@ from sync.backends.google.landing import (
     landed_rows,
     trimmed,
 )
-from sync.backends.google.metadata import META_FIELDS, Metadata, grid_end, quote_title, range_title
+from sync.backends.google.metadata import (
+    META_FIELDS,
+    Metadata,
+    MetadataCache,
+    Shown,
+    grid_end,
+    quote_title,
+    range_title,
+)
 from sync.backends.google.signin import ENDPOINT_ENV, load_service_account, spreadsheet_key
 from sync.backends.google.verify import SafeRows, input_positions, read_digest, row_runs
 from sync.backends.google.write_requests import WriteRequests
@@ -98,7 +106,7 @@ class _Read:
     """A read's snapshot, with the title and grid each tab's range showed (in tab order)."""
 
     snapshot: Snapshot
-    shown: tuple[tuple[str, tuple[int, int] | None], ...]
+    shown: tuple[Shown, ...]
 
 
 # --- the backend ---------------------------------------------------------------------
@@ -137,7 +145,7 @@ class GoogleBackend:
         self.where = f"Google Sheets {key}"
         self.email: str | None = None
         self._http: RetryingHTTPClient | None = None
-        self._meta: Metadata | None = None
+        self._metadata = MetadataCache()
         #: The last read, kept so an idle cycle's unchanged answer is not decoded again.
         self._last: _Read | None = None
         #: API calls made (each counted once, however many tries it took).
@@ -240,7 +248,8 @@ class GoogleBackend:
 
     def metadata(self, *, refresh: bool = False) -> Metadata:
         """The cached metadata, read from Google the first time or when asked."""
-        if self._meta is None or refresh:
+        meta = self._metadata.kept
+        if meta is None or refresh:
             try:
                 raw = self._call(
                     lambda h: h.fetch_sheet_metadata(self.key, {"fields": META_FIELDS, **COMPACT})
@@ -249,9 +258,9 @@ class GoogleBackend:
                 raise WorkbookUnavailable(
                     f"Google Sheets refused to describe the sheet: {err}"
                 ) from None
-            self._meta = Metadata.parse(raw, self.clock())
-            self.where = f"Google Sheets '{self._meta.title}' ({self.key})"
-        return self._meta
+            meta = self._metadata.keep(raw, self.clock())
+            self.where = f"Google Sheets '{meta.title}' ({self.key})"
+        return meta
 
     def _stale(self, meta: Metadata) -> bool:
         """A tab the sync knows is absent: required ones are looked for every cycle."""
@@ -286,26 +295,21 @@ class GoogleBackend:
         if self._last is not None and self._last.snapshot.digest == digest:
             # Google's very answer to the very request of the last read (a running daemon's
             # idle cycle): the same tables, and the same titles and grids to note.
-            for tab, (title, end) in zip(meta.tabs, self._last.shown, strict=False):
-                tab.title = title
-                if end is not None:
-                    tab.rows, tab.columns = end
+            self._metadata.note_shown(meta, self._last.shown)
             return self._last.snapshot
         assert answer is not None, "only the last read's answer is left undecoded"
         self._last = None  # its tables can go before the new ones are made
         tables: dict[str, Table] = {}
-        shown_tabs: list[tuple[str, tuple[int, int] | None]] = []
+        shown_tabs: list[Shown] = []
         for tab, found in zip(meta.tabs, answer, strict=False):
             shown = str(found.get("range", ""))
             # The title as Google spells it now (a rename may have changed only its case).
-            tab.title = range_title(shown) or tab.title
-            end = grid_end(shown)
-            if end is not None:
-                tab.rows, tab.columns = end
-            shown_tabs.append((tab.title, end))
+            title = range_title(shown) or tab.title
+            shown_tabs.append((title, grid_end(shown)))
             rows = [[cell_value(v) for v in row] for row in found.get("values") or []]
             header = tuple(rows[0]) if rows else ()
-            tables[tab.title] = Table(tab.title, header, rows[1:])
+            tables[title] = Table(title, header, rows[1:])
+        self._metadata.note_shown(meta, shown_tabs)
         snapshot = Snapshot(
             tables=tables,
             fills={},
@@ -357,7 +361,7 @@ class GoogleBackend:
             try:
                 verified = self._verify(snapshot, plan, meta)
             except _Refused:
-                self._meta = None
+                self._metadata.forget()
                 return outcome(
                     _MOVED + "nothing was written; the next cycle reads it again",
                     retry_next_cycle=True,
@@ -389,7 +393,7 @@ class GoogleBackend:
         sent = self._send(build.requests, guards=build.guards(), look_at=look_at)
         if sent.refusal is not None:
             return outcome(sent.refusal, written=False, rows_skipped=skipped)
-        build.commit()
+        self._metadata.note_written(meta, build.added, build.heights, build.widths)
         reasons = [_skipped_reason(skipped, nothing_written=False)] if skipped else []
         landing = self._judge_fills(snapshot, verified, build, sent.rows_after)
         shifted = self._judge_columns(snapshot, verified, build, sent.rows_after)
@@ -580,7 +584,7 @@ class GoogleBackend:
                 else:
                     self._update(encode_body([*lead, *part]))
             except _Refused as err:
-                self._meta = None  # the layout may have moved: read it again next cycle
+                self._metadata.forget()  # the layout may have moved: read it again next cycle
                 earlier = f" (the first {n} of {len(parts)} parts were written)" if n else ""
                 if any(f"requests[{i}]." in str(err) for i in range(len(guards))):
                     return Sent(
@@ -597,7 +601,7 @@ class GoogleBackend:
                     "the next cycle reads the sheet again and retries"
                 )
             except SheetsUnreachable as err:
-                self._meta = None
+                self._metadata.forget()
                 if n:
                     raise WorkbookUnavailable(
                         f"{err} (the first {n} of {len(parts)} parts of the write went through)"
@@ -676,10 +680,12 @@ class GoogleBackend:
         setup = InitRequests(meta, layout, grids, self._new_sheet_id, done)
         requests_ = setup.build()
         if requests_:
-            reason = self._send(requests_).refusal
+            try:
+                reason = self._send(requests_).refusal
+            finally:
+                self._metadata.forget()  # init changed the layout, or may have
             if reason:
                 raise WorkbookUnavailable(reason)
-            self._meta = None
         return done
 
     def _prepare_read(

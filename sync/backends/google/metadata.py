@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,6 +71,55 @@ class Metadata:
             if tab.title == name:
                 return tab
         return next((t for t in self.tabs if key(t.title) == key(name)), None)
+
+
+#: A tab's title and grid (rows, columns) as a read's range showed them.
+Shown = tuple[str, tuple[int, int] | None]
+
+
+class MetadataCache:
+    """The metadata as last read, kept between cycles: the one place it is changed.
+
+    It is read again when forgotten (a write found the layout moved, ``init`` changed
+    it) or when the backend asks (a tab is missing, it is too old)."""
+
+    def __init__(self) -> None:
+        self._meta: Metadata | None = None
+
+    @property
+    def kept(self) -> Metadata | None:
+        return self._meta
+
+    def keep(self, raw: Mapping[str, Any], read_at: float) -> Metadata:
+        """Google's answer to a metadata read, parsed and kept."""
+        self._meta = Metadata.parse(raw, read_at)
+        return self._meta
+
+    def forget(self) -> None:
+        """The layout may have moved: the next use reads it again."""
+        self._meta = None
+
+    def note_shown(self, meta: Metadata, shown: Sequence[Shown]) -> None:
+        """Each tab's title and grid as a values read showed them (in tab order): a rename
+        may have changed only a title's case, and the grid may have grown."""
+        for tab, (title, end) in zip(meta.tabs, shown, strict=False):
+            tab.title = title
+            if end is not None:
+                tab.rows, tab.columns = end
+
+    def note_written(
+        self,
+        meta: Metadata,
+        added: Sequence[TabInfo],
+        rows: Mapping[int, int],
+        columns: Mapping[int, int],
+    ) -> None:
+        """What a write did to the layout: tabs added, and rows and columns (by sheet id)
+        each tab now has."""
+        meta.tabs.extend(added)
+        for info in meta.tabs:
+            info.rows = rows.get(info.sheet_id, info.rows)
+            info.columns = columns.get(info.sheet_id, info.columns)
 
 
 def quote_title(title: str) -> str:

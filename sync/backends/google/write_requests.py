@@ -48,6 +48,7 @@ class WriteRequests:
         self.skipped_rows: set[tuple[str, int]] = set()
         self.added: list[TabInfo] = []
         self.widths: dict[int, int] = {}  # sheet id -> columns after this write
+        self.heights: dict[int, int] = {}  # sheet id -> rows after this write, where grown
         self.touched: set[int] = set()
         #: The blank input cells this write fills, and every cell it writes by tab.
         self.filled: list[CellChange] = []
@@ -97,9 +98,10 @@ class WriteRequests:
                             }
                         }
                     )
-                    info.rows = height
+                    self.heights[info.sheet_id] = height
             columns = self.widths.get(info.sheet_id, info.columns)
-            self.requests.append(owned_tab_request(info, columns, content.rows))
+            rows = self.heights.get(info.sheet_id, info.rows)
+            self.requests.append(owned_tab_request(info, rows, columns, content.rows))
             self.written += sum(len(r) for r in content.rows)
 
     def headers(self, headers: Sequence[HeaderChange], verified: SafeRows) -> None:
@@ -232,12 +234,6 @@ class WriteRequests:
             if info.sheet_id in self.touched and info.sheet_id not in added
         ]
 
-    def commit(self) -> None:
-        """Bring the cached metadata up to date with what the write did."""
-        self.meta.tabs.extend(self.added)
-        for info in self.meta.tabs:
-            info.columns = self.widths.get(info.sheet_id, info.columns)
-
 
 def width_requests(sheet_id: int, pixels: Mapping[int, int]) -> list[dict[str, Any]]:
     return [
@@ -258,7 +254,7 @@ def width_requests(sheet_id: int, pixels: Mapping[int, int]) -> list[dict[str, A
 
 
 def owned_tab_request(
-    info: TabInfo, columns: int, rows: Sequence[Sequence[Value]]
+    info: TabInfo, height: int, columns: int, rows: Sequence[Sequence[Value]]
 ) -> dict[str, Any]:
     """Clear the whole tab and write ``rows``; title rows (the first, and any after a blank
     row) in bold, as the xlsx backend does."""
@@ -284,7 +280,7 @@ def owned_tab_request(
             "range": {
                 "sheetId": info.sheet_id,
                 "startRowIndex": 0,
-                "endRowIndex": info.rows,
+                "endRowIndex": height,
                 "startColumnIndex": 0,
                 "endColumnIndex": columns,
             },
