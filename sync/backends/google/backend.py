@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,24 +30,20 @@ from sync.backends.base import (
     WritePlan,
 )
 from sync.backends.google.cells import (
-    BACKGROUND,
     COMPACT,
     JSON,
     LANDED_FIELDS,
     MAX_BATCH_BYTES,
-    VALUE,
     Request,
     batches,
     cell_value,
     encode_body,
-    entered_value,
 )
 from sync.backends.google.client import RetryingHTTPClient, RetryPolicy, SheetsUnreachable
 from sync.backends.google.init import InitRequests
 from sync.backends.google.landing import (
     Landing,
     Restore,
-    cell_at,
     column_map,
     judge,
     judge_columns,
@@ -64,15 +59,27 @@ from sync.backends.google.metadata import (
     quote_title,
     range_title,
 )
-from sync.backends.google.signin import ENDPOINT_ENV, load_service_account, spreadsheet_key
-from sync.backends.google.verify import SafeRows, input_positions, read_digest, row_runs
-from sync.backends.google.write_requests import WriteRequests
+from sync.backends.google.signin import (
+    ENDPOINT_ENV,
+    access_refused,
+    load_service_account,
+    spreadsheet_key,
+)
+from sync.backends.google.verify import (
+    MAX_VERIFY_RANGES,
+    SafeRows,
+    input_positions,
+    input_span,
+    read_digest,
+    row_runs,
+    safe_rows,
+    verify_ranges,
+)
+from sync.backends.google.write_requests import WriteRequests, put_back_requests
 from sync.keyfile import check_key_file
 
 log = logging.getLogger(__name__)
 
-
-MAX_VERIFY_RANGES = 60
 
 #: How every values read asks: plain values, dates as serial numbers, row by row.
 _VALUES = {
@@ -193,9 +200,18 @@ class GoogleBackend:
         try:
             return call(http)
         except APIError as err:
+            message = str(err.error.get("message", ""))
             if err.code == 400:
-                raise _Refused(str(err.error.get("message", ""))) from None
-            raise self._unavailable(err, writing) from None
+                raise _Refused(message) from None
+            raise WorkbookUnavailable(
+                access_refused(
+                    err.code,
+                    message,
+                    self.key,
+                    self.email,
+                    writing=writing,
+                )
+            ) from None
         except RefreshError as err:
             reason = str(err.args[0]) if err.args else "refused"
             raise WorkbookUnavailable(
@@ -210,41 +226,6 @@ class GoogleBackend:
                 f"cannot reach Google Sheets ({type(err).__name__}): check the network"
                 + (f" and {ENDPOINT_ENV}" if self.endpoint else "")
             ) from None
-
-    def _unavailable(self, err: APIError, writing: bool) -> WorkbookUnavailable:
-        message = str(err.error.get("message", ""))
-        if err.code == 404:
-            return WorkbookUnavailable(
-                f"there is no Google spreadsheet with the key {self.key}: check [workbook] "
-                "spreadsheet (copy the address from the browser while the sheet is open)"
-            )
-        if err.code == 403:
-            return WorkbookUnavailable(self._forbidden(message, writing))
-        if err.code == 401:
-            return WorkbookUnavailable(
-                "Google did not accept the service account's credentials (HTTP 401): "
-                "create a new JSON key (docs/google.md, step 3)"
-            )
-        return WorkbookUnavailable(f"Google Sheets answered HTTP {err.code}: {message}")
-
-    def _forbidden(self, message: str, writing: bool) -> str:
-        if "has not been used" in message or "is disabled" in message:
-            link = re.search(r"https://console\.\S+", message)
-            where = f" ({link.group(0).rstrip('.')})" if link else ""
-            return (
-                "the Google Sheets API is not enabled in the service account's Google Cloud "
-                f"project: enable it{where} and try again in a few minutes"
-            )
-        who = self.email or "the service account's email (client_email in its key file)"
-        if writing:
-            return (
-                f"{who} may read the spreadsheet {self.key} but not change it: in Google Sheets "
-                f"click Share and make {who} an Editor"
-            )
-        return (
-            f"the spreadsheet {self.key} is not shared with {who}: open it in Google Sheets, "
-            f"click Share, and add {who} as an Editor"
-        )
 
     def metadata(self, *, refresh: bool = False) -> Metadata:
         """The cached metadata, read from Google the first time or when asked."""
@@ -388,7 +369,7 @@ class GoogleBackend:
             near = {n for r in rows for n in range(max(2, r - 2), min(end, r + 2) + 1)}
             runs = row_runs(near | rows)
             # Only as wide as the input columns: they tell the rows apart (see _span).
-            last_col = column_letter(_span(snapshot, title) - 1)
+            last_col = column_letter(input_span(snapshot, title) - 1)
             look_at += [f"{quote_title(title)}!A{first}:{last_col}{last}" for first, last in runs]
         sent = self._send(build.requests, guards=build.guards(), look_at=look_at)
         if sent.refusal is not None:
@@ -431,7 +412,7 @@ class GoogleBackend:
         for changes in build.cells_written.values():
             for change in changes:
                 written.setdefault((change.tab, change.row), set()).add(change.col)
-        spans = {title: _span(snapshot, title) for title in build.filled_rows()}
+        spans = {title: input_span(snapshot, title) for title in build.filled_rows()}
         return judge(
             build.filled, verified.current, after, snapshot.tables, positions, written, spans
         )
@@ -489,26 +470,7 @@ class GoogleBackend:
 
     def _put_back(self, landing: Landing, meta: Metadata) -> str:
         """Put back the input cells a write filled on rows that had moved under it."""
-        requests_: list[Request] = []
-        for cell in landing.restore:
-            info = meta.find(cell.tab)
-            if info is None:
-                continue
-            data = {} if cell.value is None else {VALUE: entered_value(cell.value)}
-            fields = f"{VALUE},{BACKGROUND}" if cell.clear_fill else VALUE
-            requests_.append(
-                {
-                    "updateCells": {
-                        "start": {
-                            "sheetId": info.sheet_id,
-                            "rowIndex": cell.row - 1,
-                            "columnIndex": cell.col,
-                        },
-                        "rows": [{"values": [data]}],
-                        "fields": fields,
-                    }
-                }
-            )
+        requests_ = put_back_requests(landing.restore, meta)
         cells = len(landing.restore)
         what = plural(cells, "cell")
         log.warning(
@@ -611,65 +573,9 @@ class GoogleBackend:
 
     def _verify(self, snapshot: Snapshot, plan: WritePlan, meta: Metadata) -> SafeRows:
         """Read the rows about to be written again; keep those whose inputs did not change."""
-        rows_by_tab: dict[str, set[int]] = {}
-        for change in plan.cells:
-            rows_by_tab.setdefault(change.tab, set()).add(change.row)
-        for header in plan.headers:
-            rows_by_tab.setdefault(header.tab, set())
-        for append in plan.appends:
-            rows_by_tab.setdefault(append.tab, set())
-        verified = SafeRows()
-        wanted: list[tuple[str, int, str]] = []  # (tab, first row, range)
-        runs = {title: row_runs(rows) for title, rows in rows_by_tab.items()}
-        many = sum(len(r) for r in runs.values()) > MAX_VERIFY_RANGES
-        for title, tab_runs in runs.items():
-            info = meta.find(title)
-            if info is None:
-                verified.header_ok[title] = False
-                continue
-            if many and tab_runs:
-                tab_runs = [(tab_runs[0][0], tab_runs[-1][1])]
-            q = quote_title(info.title)
-            wanted.append((title, 1, f"{q}!1:1"))
-            for first, last in tab_runs:
-                last = min(last, info.rows)
-                if first <= last:
-                    wanted.append((title, first, f"{q}!{first}:{last}"))
-        answer = self._batch_get([r for _, _, r in wanted]) if wanted else []
-        for (title, first, _), found in zip(wanted, answer, strict=False):
-            values = found.get("values") or []
-            current = verified.current.setdefault(title, {})
-            for i, row in enumerate(values, start=first):
-                # Google's "" is a blank, as it is in the tables read (Table rows).
-                current[i] = [None if v == "" else v for v in row] if "" in row else row
-            if first == 1:
-                current.setdefault(1, [])
-        for title, rows in rows_by_tab.items():
-            if title in verified.header_ok:
-                continue
-            table = snapshot.tables.get(title)
-            current = verified.current.get(title, {})
-            if table is None:
-                verified.header_ok[title] = False
-                continue
-            header_ok = trimmed(current.get(1, [])) == trimmed(table.header)
-            verified.header_ok[title] = header_ok
-            positions = input_positions(title, table.header)
-            ok = set()
-            if header_ok:
-                # Quick: every cell up to the last input column is the same (blanks and
-                # trimmed cells alike); else input cell by input cell.
-                reach = max(positions, default=-1) + 1
-                for row in rows:
-                    i = row - 2
-                    before = table.rows[i] if 0 <= i < len(table.rows) else ()
-                    now = current.get(row, ())
-                    if before[:reach] == now[:reach] or all(
-                        cell_at(before, p) == cell_at(now, p) for p in positions
-                    ):
-                        ok.add(row)
-            verified.rows_ok[title] = ok
-        return verified
+        rows_by_tab, wanted = verify_ranges(plan, meta)
+        answer = self._batch_get([r.a1 for r in wanted]) if wanted else []
+        return safe_rows(snapshot, meta, rows_by_tab, wanted, answer)
 
     # --- init ------------------------------------------------------------------
 
@@ -731,10 +637,3 @@ def _skipped_reason(rows: int, *, nothing_written: bool) -> str:
         f"{what} changed in the sheet while the sync ran and {verb} left alone: {tail}"
         f"the next cycle writes {them}"
     )
-
-
-def _span(snapshot: Snapshot, title: str) -> int:
-    """How many columns, from A, hold a tab's input columns (at least one)."""
-    table = snapshot.tables.get(title)
-    header = table.header if table is not None else ()
-    return max(input_positions(title, header), default=0) + 1

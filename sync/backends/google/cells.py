@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,18 +21,12 @@ from sync.backends.base import (
 )
 from sync.backends.looks import DATE_PATTERN
 
-log = logging.getLogger(__name__)
-
-
-#: Split a write into several batchUpdates only beyond this many bytes of JSON.
 #: Google indents its JSON answers unless asked not to: a quarter of a big read.
 COMPACT = {"prettyPrint": "false"}
-
+#: Split a write into several batchUpdates only beyond this many bytes of JSON.
 MAX_BATCH_BYTES = 2_000_000
 #: Rows per updateCells request, so no single request outgrows a batch.
 MAX_BLOCK_ROWS = 2_000
-#: Verify at most this many separate row ranges; beyond, one range per tab.
-
 DATE_FORMAT = {"type": "DATE", "pattern": DATE_PATTERN}
 
 VALUE = "userEnteredValue"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -26,9 +25,6 @@ from sync.backends.google.metadata import Metadata, TabInfo, quote_title
 from sync.backends.google.write_requests import add_sheet_request, width_requests
 from sync.backends.looks import HEADER_FILL, pixels
 from sync.backends.setup import TabFound, TabSetup, plan_setup
-
-log = logging.getLogger(__name__)
-
 
 PROTECTED_NOTE = "creditsheet writes this column; edits here are replaced by the next sync"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -10,17 +9,12 @@ from typing import Any
 
 from rules.values import key
 
-log = logging.getLogger(__name__)
-
-
 META_FIELDS = (
     "properties(title,timeZone,locale),"
     "sheets(properties(sheetId,title,index,sheetType,"
     "gridProperties(rowCount,columnCount,frozenRowCount)),"
     "protectedRanges(protectedRangeId,range,description,warningOnly))"
 )
-
-# --- metadata ------------------------------------------------------------------
 
 
 @dataclass

@@ -23,8 +23,6 @@ SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
 #: Send every Sheets request to this base URL instead, without credentials (an emulator).
 ENDPOINT_ENV = "CREDITSHEET_SHEETS_ENDPOINT"
 
-# --- configuration: which sheet, which account ---------------------------------
-
 
 def spreadsheet_key(given: str) -> str:
     """The spreadsheet key from a Google Sheets address or a bare key (ValueError if neither)."""
@@ -81,3 +79,41 @@ def load_service_account(path: Path) -> tuple[Credentials, str]:
             f"{path} is not a usable service-account key ({detail}): {fix}"
         ) from None
     return credentials, str(info.get("client_email", ""))
+
+
+def access_refused(code: int, message: str, key: str, email: str | None, *, writing: bool) -> str:
+    """What a refusal from Google (HTTP ``code``, Google's ``message``) means for the
+    practitioner, and what to do about it."""
+    if code == 404:
+        return (
+            f"there is no Google spreadsheet with the key {key}: check [workbook] "
+            "spreadsheet (copy the address from the browser while the sheet is open)"
+        )
+    if code == 403:
+        return _forbidden(message, key, email, writing=writing)
+    if code == 401:
+        return (
+            "Google did not accept the service account's credentials (HTTP 401): "
+            "create a new JSON key (docs/google.md, step 3)"
+        )
+    return f"Google Sheets answered HTTP {code}: {message}"
+
+
+def _forbidden(message: str, key: str, email: str | None, *, writing: bool) -> str:
+    if "has not been used" in message or "is disabled" in message:
+        link = re.search(r"https://console\.\S+", message)
+        at = f" ({link.group(0).rstrip('.')})" if link else ""
+        return (
+            "the Google Sheets API is not enabled in the service account's Google Cloud "
+            f"project: enable it{at} and try again in a few minutes"
+        )
+    who = email or "the service account's email (client_email in its key file)"
+    if writing:
+        return (
+            f"{who} may read the spreadsheet {key} but not change it: in Google Sheets "
+            f"click Share and make {who} an Editor"
+        )
+    return (
+        f"the spreadsheet {key} is not shared with {who}: open it in Google Sheets, "
+        f"click Share, and add {who} as an Editor"
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -24,17 +23,14 @@ from sync.backends.google.cells import (
     blocks,
     cell_json,
     encoded_blocks,
+    entered_value,
     typed,
     with_fill,
 )
-from sync.backends.google.landing import (
-    cell_at,
-)
+from sync.backends.google.landing import Restore, cell_at
 from sync.backends.google.metadata import Metadata, TabInfo
 from sync.backends.google.verify import SafeRows
 from sync.backends.looks import DASHBOARD_WIDTHS, kind_of, pixels
-
-log = logging.getLogger(__name__)
 
 
 class WriteRequests:
@@ -303,3 +299,29 @@ def add_sheet_request(info: TabInfo) -> dict[str, Any]:
             "properties": {"sheetId": info.sheet_id, "title": info.title, "gridProperties": grid}
         }
     }
+
+
+def put_back_requests(restore: Sequence[Restore], meta: Metadata) -> list[Request]:
+    """The requests that put back the input cells a write filled on rows that had moved
+    under it (see :mod:`sync.backends.google.landing`)."""
+    requests_: list[Request] = []
+    for cell in restore:
+        info = meta.find(cell.tab)
+        if info is None:
+            continue
+        data = {} if cell.value is None else {VALUE: entered_value(cell.value)}
+        fields = f"{VALUE},{BACKGROUND}" if cell.clear_fill else VALUE
+        requests_.append(
+            {
+                "updateCells": {
+                    "start": {
+                        "sheetId": info.sheet_id,
+                        "rowIndex": cell.row - 1,
+                        "columnIndex": cell.col,
+                    },
+                    "rows": [{"values": [data]}],
+                    "fields": fields,
+                }
+            }
+        )
+    return requests_
