@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
+from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from email.utils import format_datetime, getaddresses
@@ -27,6 +28,11 @@ DOMAIN = "creditsheet"
 #: package's folding at 78 can move a whole Subject to a continuation line, and
 #: some readers then show it with a leading space. Bodies are quoted-printable.
 POLICY = default_policy.clone(max_line_length=998)
+
+
+def from_bytes(raw: bytes) -> EmailMessage:
+    """A message again from its RFC 5322 bytes (as the outbox keeps it)."""
+    return message_from_bytes(raw, policy=POLICY)
 
 
 class AddressError(ValueError):

@@ -24,7 +24,7 @@ from email.message import EmailMessage
 
 from notifier.digest import render_digest
 from notifier.facts import Facts
-from notifier.messages import AddressError, build
+from notifier.messages import AddressError, build, from_bytes
 from notifier.notices import KINDS as CLIENT_KINDS
 from notifier.notices import render_notice
 from notifier.outbox import FileSender
@@ -35,7 +35,8 @@ from rules.model import Event, Result
 from rules.values import key
 from rules.words import plural
 from sync.config import Config
-from sync.state import StateStore, timestamp
+from sync.store import Store
+from sync.store.db import timestamp
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def sender_for(config: Config, environ: Mapping[str, str]) -> Sender:
 
 def deliver(
     result: Result,
-    store: StateStore,
+    store: Store,
     sender: Sender,
     config: Config,
     now: datetime,
@@ -103,13 +104,13 @@ def deliver(
     """
     queued = queue_alerts(result, store, config, now, links)
     counts = send_pending(store, sender, now, rng=rng, at_once=at_once)
-    store.prune_sent(now - KEEP_SENT)
+    store.outbox.prune_sent(now - KEEP_SENT)
     return replace(counts, queued=queued)
 
 
 def queue_alerts(
     result: Result,
-    store: StateStore,
+    store: Store,
     config: Config,
     now: datetime,
     links: Mapping[str, str] | None = None,
@@ -120,9 +121,9 @@ def queue_alerts(
     again: an alert is never marked seen without its email being queued.
     """
     with store.transaction():
-        new = store.record(result.events, now, retire=not result.blocked)
+        new = store.alerts.record(result.events, now, retire=not result.blocked)
         made = messages_for(new, result, config, now, links)
-        return sum(store.queue(o.dedupe_key, o.message, now) for o in made)
+        return sum(store.outbox.queue(o.dedupe_key, o.message, now) for o in made)
 
 
 def messages_for(
@@ -187,7 +188,7 @@ def digest_key(events: Sequence[Event], now: datetime) -> str:
 
 
 def send_pending(
-    store: StateStore,
+    store: Store,
     sender: Sender,
     now: datetime,
     *,
@@ -203,30 +204,30 @@ def send_pending(
     """
     rng = rng or random.Random()
     sent = failed = 0
-    due = store.pending() if at_once else store.due(now)
+    due = store.outbox.pending() if at_once else store.outbox.due(now)
     for i, item in enumerate(due):
-        if not store.claim(item.id, now, lease, early=at_once):
+        if not store.outbox.claim(item.id, now, lease, early=at_once):
             continue  # another process has it
         try:
-            sender.send(item.message())
+            sender.send(from_bytes(item.raw))
         except Exception as err:
             failed += 1
             error = _error_text(err)
             permanent = isinstance(err, SendError) and err.permanent
             retry = now + backoff(item.attempts + 1, rng, permanent=permanent)
-            store.mark_failed(item.id, error, retry)
+            store.outbox.mark_failed(item.id, error, retry)
             log.warning(
                 "could not send '%s' to %s: %s", item.subject, ", ".join(item.recipients), error
             )
             if isinstance(err, SendError) and err.unreachable:
                 for rest in due[i + 1 :]:
-                    store.defer(rest.id, error, retry, now)
+                    store.outbox.defer(rest.id, error, retry, now)
                 break
             continue
-        store.mark_sent(item.id, now)
+        store.outbox.mark_sent(item.id, now)
         sent += 1
         log.info("sent '%s' to %s", item.subject, ", ".join(item.recipients))
-    return AlertCounts(sent=sent, pending=len(store.pending()), failed=failed)
+    return AlertCounts(sent=sent, pending=len(store.outbox.pending()), failed=failed)
 
 
 def backoff(attempt: int, rng: random.Random, *, permanent: bool = False) -> timedelta:

@@ -12,7 +12,7 @@ from sync.calendar.plan import EVENT
 from sync.config import Config, ConfigError
 from sync.demo import demo_calendar, demo_rows
 from sync.service import Parts
-from sync.state import StateStore
+from sync.store import Store
 
 
 def backend(config: Config) -> Backend:
@@ -92,11 +92,10 @@ def parts(config: Config) -> Parts:
     """Backend, state store and mail sender for one workbook's cycles."""
     from sync.alerts import sender_for
     from sync.calendar.importer import CalendarImport
-    from sync.calendar.state import CalendarState
 
-    store = StateStore(config.state_path)
+    store = Store(config.state_path)
     calendar = (
-        CalendarImport.for_config(config, CalendarState(store)) if config.calendar.enabled else None
+        CalendarImport.for_config(config, store.calendar) if config.calendar.enabled else None
     )
     return Parts(
         config=config,

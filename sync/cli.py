@@ -33,7 +33,6 @@ from sync.calendar.importer import CalendarImport
 from sync.calendar.report import check_lines as calendar_check
 from sync.calendar.report import status_lines as calendar_status
 from sync.calendar.report import summary_line as calendar_summary
-from sync.calendar.state import CalendarState
 from sync.config import Config, ConfigError, config_path, load
 from sync.cycle import CycleReport, change_lines, run_cycle, today_in
 from sync.daemon import Daemon
@@ -41,8 +40,9 @@ from sync.export import ExportError, default_name, write, write_csv
 from sync.keyfile import check_key_file
 from sync.lock import AlreadyRunning, InstanceLock
 from sync.reporting import ReportError, report_text, send_report, status_lines, test_email
+from sync.schedule import zone_of
 from sync.service import balance_links, sync_once
-from sync.state import StateError, StateStore, zone_of
+from sync.store import StateError, Store
 
 log = logging.getLogger("creditsheet")
 
@@ -228,9 +228,9 @@ def _dry_run(config: Config) -> CycleReport:
     if not (uses_store and config.state_path.exists()):
         calendar = CalendarImport.for_config(config, None, record=False)
         return run_cycle(config, backend, now=bootstrap.now, dry_run=True, calendar=calendar)
-    with StateStore(config.state_path) as store:  # show the links that already exist
+    with Store(config.state_path) as store:  # show the links that already exist
         links_for = balance_links(config, store, bootstrap.now, create=False)
-        calendar = CalendarImport.for_config(config, CalendarState(store), record=False)
+        calendar = CalendarImport.for_config(config, store.calendar, record=False)
         return run_cycle(
             config,
             backend,
@@ -461,10 +461,10 @@ def test_email_command(path: Path, *, quiet: bool) -> None:
     click.echo(f"sent '{message['Subject']}' to {message['To']} via {sender.where}")
     if not config.state_path.exists():
         return
-    with StateStore(config.state_path) as store:
-        waiting = len(store.pending())
+    with Store(config.state_path) as store:
+        waiting = len(store.outbox.pending())
         if waiting:
-            store.request_mail_retry(bootstrap.now())
+            store.outbox.request_retry(bootstrap.now())
             click.echo(
                 f"{plural(waiting, 'email')} waiting in the outbox: a running `creditsheet run` "
                 "tries them at its next cycle; `creditsheet sync` sends them now"
@@ -481,13 +481,13 @@ def status(path: Path, *, quiet: bool) -> None:
     if not config.state_path.exists():
         click.echo("no cycle has run yet (no state store at " + str(config.state_path) + ")")
         return
-    with StateStore(config.state_path) as store:
+    with Store(config.state_path) as store:
         for line in status_lines(store, config, bootstrap.now(), config.sync.timezone):
             click.echo(line)
         calendar = CalendarImport.for_config(config, None, record=False)
         if calendar is not None:
             zone = zone_of(config.sync.timezone, bootstrap.now())
-            for line in calendar_status(CalendarState(store), calendar, zone):
+            for line in calendar_status(store.calendar, calendar, zone):
                 click.echo(line)
 
 
@@ -550,7 +550,7 @@ def balance_rotate(path: Path, *, quiet: bool, client: str) -> None:
     The Clients tab shows the new link after the next sync.
     """
     config = load(path)
-    with StateStore(config.state_path) as store:
+    with Store(config.state_path) as store:
         try:
             link = balance.rotate_by_name(
                 store, client, bootstrap.now(), base_url=config.balance.base_url

@@ -27,7 +27,11 @@ from rules.words import plural
 from sync.alerts import AlertCounts, send_pending
 from sync.config import Config
 from sync.cycle import CycleReport
-from sync.state import CycleRecord, QueuedMessage, StateStore, latest_slot, timestamp, zone_of
+from sync.schedule import latest_slot, next_report_due, zone_of
+from sync.store import Store
+from sync.store.cycles import CycleRecord
+from sync.store.db import timestamp
+from sync.store.outbox import QueuedMessage
 
 
 class ReportError(Exception):
@@ -65,14 +69,14 @@ def text_of(message: EmailMessage) -> str:
     return str(body.get_content()) if isinstance(body, EmailMessage) else ""
 
 
-def report_due(store: StateStore, config: Config, now: datetime, tz: tzinfo | str | None) -> bool:
+def report_due(store: Store, config: Config, now: datetime, tz: tzinfo | str | None) -> bool:
     """Whether the periodic report should go out now (``[report] every`` and ``at``)."""
-    due = store.next_report_due(config.report, tz, now)
+    due = next_report_due(store.reports, config.report, tz, now)
     return due is not None and due <= now
 
 
 def queue_report(
-    result: Result, store: StateStore, config: Config, now: datetime, tz: tzinfo | str | None
+    result: Result, store: Store, config: Config, now: datetime, tz: tzinfo | str | None
 ) -> bool:
     """If the periodic report is due, queue it (send with ``send_pending``); True if queued.
 
@@ -84,16 +88,16 @@ def queue_report(
     slot = latest_slot(config.report, zone_of(tz, now), now)
     assert slot is not None
     with store.transaction():
-        store.mark_report(slot, now)
+        store.reports.mark(slot, now)
         if not config.email.to:
             return False
         message = render_report(result, config, now, dedupe_key=f"report:{timestamp(slot)}")
-        return store.queue(f"report:{timestamp(slot)}", message, now)
+        return store.outbox.queue(f"report:{timestamp(slot)}", message, now)
 
 
 def send_report(
     result: Result,
-    store: StateStore,
+    store: Store,
     sender: Sender,
     config: Config,
     now: datetime,
@@ -108,7 +112,7 @@ def send_report(
     if not config.email.to:
         raise ReportError("[email] to is empty: add the address the report should go to")
     dedupe = f"report:manual:{timestamp(now)}"
-    queued = store.queue(dedupe, render_report(result, config, now, dedupe_key=dedupe), now)
+    queued = store.outbox.queue(dedupe, render_report(result, config, now, dedupe_key=dedupe), now)
     counts = send_pending(store, sender, now, rng=rng, at_once=at_once)
     return AlertCounts(int(queued), counts.sent, counts.pending, counts.failed)
 
@@ -168,19 +172,19 @@ def cycle_figures(report: CycleReport, alerts: AlertCounts | None = None) -> dic
 
 
 def record_cycle(
-    store: StateStore,
+    store: Store,
     report: CycleReport,
     started: datetime,
     alerts: AlertCounts | None = None,
 ) -> None:
     """Remember a finished cycle for ``status``. A cycle that raised is recorded by
-    the caller as ``store.record_cycle(started, seconds, "failed", reason=str(err))``."""
+    the caller as ``store.cycles.record(started, seconds, "failed", reason=str(err))``."""
     outcome, reason = cycle_outcome(report)
-    store.record_cycle(started, report.duration, outcome, reason, cycle_figures(report, alerts))
+    store.cycles.record(started, report.duration, outcome, reason, cycle_figures(report, alerts))
 
 
 def status_lines(
-    store: StateStore, config: Config, now: datetime, tz: tzinfo | str | None, *, cycles: int = 10
+    store: Store, config: Config, now: datetime, tz: tzinfo | str | None, *, cycles: int = 10
 ) -> list[str]:
     """What ``creditsheet status`` prints: last cycles, pending alerts, next report."""
     zone = zone_of(tz, now)
@@ -190,17 +194,17 @@ def status_lines(
         return f"{at:%Y-%m-%d %H:%M:%S %Z}".strip()
 
     lines = ["last cycles:"]
-    records = store.last_cycles(cycles)
+    records = store.cycles.last(cycles)
     for c in records:
         lines.append(f"  {local(c.started)}  {c.outcome:<11} {c.duration:.2f} s{_figures(c)}")
         if c.reason:
             lines.append(f"      {c.reason}")
     if not records:
         lines.append("  none yet")
-    pending = store.pending()
+    pending = store.outbox.pending()
     if pending:
         lines.append(f"alerts pending delivery: {len(pending)}")
-        asked = store.mail_retry_requested()
+        asked = store.outbox.retry_requested()
         for m in pending[:20]:
             lines.append(f"  {m.subject} -> {', '.join(m.recipients)} ({_next_try(m, now, local)})")
             if m.last_error:
@@ -215,7 +219,7 @@ def status_lines(
         lines.append("  `creditsheet sync` tries them all now, whatever the next try says")
     else:
         lines.append("alerts pending delivery: none")
-    due = store.next_report_due(config.report, zone, now)
+    due = next_report_due(store.reports, config.report, zone, now)
     if due is None:
         lines.append('next report: none ([report] every = "off")')
     elif due <= now:

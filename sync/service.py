@@ -27,7 +27,7 @@ from sync.balance import client_keys_from_tables, ensure_tokens, links, publish
 from sync.config import Config
 from sync.cycle import CleanMemo, CycleReport, run_cycle
 from sync.reporting import queue_report, record_cycle
-from sync.state import StateStore
+from sync.store import Store
 
 if TYPE_CHECKING:
     from sync.calendar.importer import CalendarImport
@@ -41,7 +41,7 @@ class Parts:
 
     config: Config
     backend: Backend
-    store: StateStore
+    store: Store
     sender: Sender
     #: The last clean cycle's result, reused while nothing changes (see run_cycle).
     memo: CleanMemo = field(default_factory=CleanMemo)
@@ -68,7 +68,7 @@ def sync_once(
 
     def at_once() -> bool:
         """Whether to try all pending mail now; a test email's request is used up here."""
-        asked = store.take_mail_retry()
+        asked = store.outbox.take_retry()
         if asked and not by_hand:
             log.info("a test email went through: trying the pending emails now")
         return asked or by_hand
@@ -87,7 +87,7 @@ def sync_once(
         )
     except WorkbookUnavailable as err:
         if not dry_run:
-            store.record_cycle(started, time.perf_counter() - clock, "failed", reason=str(err))
+            store.cycles.record(started, time.perf_counter() - clock, "failed", reason=str(err))
             # A sheet outage does not hold the mail.
             send_pending(store, parts.sender, now(), at_once=at_once())
         raise
@@ -116,7 +116,7 @@ def sync_once(
 
 
 def balance_links(
-    config: Config, store: StateStore, now: Callable[[], datetime], *, create: bool
+    config: Config, store: Store, now: Callable[[], datetime], *, create: bool
 ) -> Callable[[Mapping[str, Table]], Mapping[str, str]] | None:
     """How a cycle gets each client's balance link (None when the page is off).
 
@@ -130,6 +130,6 @@ def balance_links(
     def for_tables(tables: Mapping[str, Table]) -> Mapping[str, str]:
         if create:
             return links(ensure_tokens(store, client_keys_from_tables(tables), now()), base)
-        return links(store.balance_tokens(), base)
+        return links(store.balance.tokens(), base)
 
     return for_tables

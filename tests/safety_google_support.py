@@ -29,7 +29,10 @@ from sync.backends.base import WritePlan
 from sync.backends.google import GoogleBackend
 from sync.backends.google.client import RetryPolicy
 from sync.config import Config
-from sync.state import StateStore, timestamp
+from sync.store import Store
+from sync.store.alerts import AlertKeys
+from sync.store.db import Database, timestamp
+from sync.store.outbox import Outbox
 from tests.sheetsfake import FakeSheets
 from tests.sheetsfake.cellvalues import render
 
@@ -528,34 +531,51 @@ def at_minute(minute: int) -> Callable[[], datetime]:
     return lambda: NOON + timedelta(minutes=minute)
 
 
-class KeyedStore(StateStore):
-    """The real state store, remembering which events each queued message reports
-    (by Message-ID), so alerts are counted event by event across cycles."""
+class _KeyedAlerts(AlertKeys):
+    """The real alert keys, remembering the last cycle's new events and its time."""
 
-    def __init__(self, path: Path | str) -> None:
-        super().__init__(path)
-        self.events_of: dict[str, tuple[str, ...]] = {}
-        self._new: list[Event] = []
-        self._now = ""
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.new: list[Event] = []
+        self.now = ""
 
     def record(self, events: Iterable[Event], now: datetime, *, retire: bool = True) -> list[Event]:
-        self._new = super().record(events, now, retire=retire)
-        self._now = timestamp(now)
-        return self._new
+        self.new = super().record(events, now, retire=retire)
+        self.now = timestamp(now)
+        return self.new
+
+
+class _KeyedOutbox(Outbox):
+    """The real outbox, noting which of the cycle's new events each message reports."""
+
+    def __init__(self, db: Database, alerts: _KeyedAlerts) -> None:
+        super().__init__(db)
+        self._alerts = alerts
+        self.events_of: dict[str, tuple[str, ...]] = {}
 
     def queue(self, dedupe_key: str, message: EmailMessage, now: datetime) -> bool:
+        new, at = self._alerts.new, self._alerts.now
         if dedupe_key.startswith("digest:"):
-            found = tuple(e.key for e in self._new if e.audience == PRACTITIONER)
+            found = tuple(e.key for e in new if e.audience == PRACTITIONER)
         else:
             found = tuple(
-                e.key
-                for e in self._new
-                if dedupe_key in (f"notice:{e.key}", f"notice:{e.key}:{self._now}")
+                e.key for e in new if dedupe_key in (f"notice:{e.key}", f"notice:{e.key}:{at}")
             )
         assert found, f"a message reporting no new event: {dedupe_key}"
         self.events_of[str(message["Message-ID"])] = found
         return super().queue(dedupe_key, message, now)
 
-    def alerts(self, sent: Sequence[EmailMessage]) -> list[str]:
+
+class KeyedStore(Store):
+    """The real state store, remembering which events each queued message reports
+    (by Message-ID), so alerts are counted event by event across cycles."""
+
+    def __init__(self, path: Path | str) -> None:
+        super().__init__(path)
+        keyed = _KeyedAlerts(self.db)
+        self.alerts = keyed
+        self.outbox = self._keyed = _KeyedOutbox(self.db, keyed)
+
+    def reported(self, sent: Sequence[EmailMessage]) -> list[str]:
         """The event keys the sent messages reported, one entry per time sent."""
-        return [k for m in sent for k in self.events_of[str(m["Message-ID"])]]
+        return [k for m in sent for k in self._keyed.events_of[str(m["Message-ID"])]]

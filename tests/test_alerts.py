@@ -14,7 +14,7 @@ from notifier.send import RecordingSender, SendError
 from rules.engine import compute
 from rules.values import key
 from sync.alerts import BACKOFF_CAP, AlertCounts, backoff, deliver, send_pending
-from sync.state import StateStore
+from sync.store import Store
 from tests.mailfixtures import EVIL, NOW, TODAY, config, parts, practice, tables
 
 RESULT = practice()
@@ -23,8 +23,8 @@ LINKS = {key(EVIL): "https://credits.example.com/b/ann", key("Dan"): "https://c.
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[StateStore]:
-    s = StateStore(tmp_path / "state.sqlite")
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(tmp_path / "state.sqlite")
     yield s
     s.close()
 
@@ -33,7 +33,7 @@ def rng() -> random.Random:
     return random.Random(7)
 
 
-def test_first_cycle_sends_one_digest_and_each_notice(store: StateStore, tmp_path: Path) -> None:
+def test_first_cycle_sends_one_digest_and_each_notice(store: Store, tmp_path: Path) -> None:
     sender = RecordingSender()
     counts = deliver(RESULT, store, sender, config(tmp_path), NOW, LINKS, rng=rng())
     assert counts == AlertCounts(queued=1 + len(NOTICES), sent=1 + len(NOTICES), pending=0)
@@ -50,7 +50,7 @@ def test_first_cycle_sends_one_digest_and_each_notice(store: StateStore, tmp_pat
     assert all(m["From"] == "creditsheet <cs@example.com>" for m in sender.sent)
 
 
-def test_second_cycle_with_the_same_events_sends_nothing(store: StateStore, tmp_path: Path) -> None:
+def test_second_cycle_with_the_same_events_sends_nothing(store: Store, tmp_path: Path) -> None:
     sender = RecordingSender()
     deliver(RESULT, store, sender, config(tmp_path), NOW, rng=rng())
     before = len(sender.sent)
@@ -59,7 +59,7 @@ def test_second_cycle_with_the_same_events_sends_nothing(store: StateStore, tmp_
     assert len(sender.sent) == before
 
 
-def test_only_new_events_are_in_the_next_digest(store: StateStore, tmp_path: Path) -> None:
+def test_only_new_events_are_in_the_next_digest(store: Store, tmp_path: Path) -> None:
     sender = RecordingSender()
     deliver(RESULT, store, sender, config(tmp_path, clients=False), NOW, rng=rng())
     later = tables()
@@ -72,14 +72,14 @@ def test_only_new_events_are_in_the_next_digest(store: StateStore, tmp_path: Pat
     assert "Dan" not in text and "Running low" not in text  # nothing already reported
 
 
-def test_client_notices_only_when_switched_on(store: StateStore, tmp_path: Path) -> None:
+def test_client_notices_only_when_switched_on(store: Store, tmp_path: Path) -> None:
     sender = RecordingSender()
     counts = deliver(RESULT, store, sender, config(tmp_path, clients=False), NOW, rng=rng())
     assert counts.sent == 1 and sender.to() == ["me@example.com"]
 
 
 def test_no_practitioner_address_means_no_digest_but_events_are_kept(
-    store: StateStore, tmp_path: Path
+    store: Store, tmp_path: Path
 ) -> None:
     sender = RecordingSender()
     counts = deliver(RESULT, store, sender, config(tmp_path, to=[], clients=False), NOW)
@@ -89,7 +89,7 @@ def test_no_practitioner_address_means_no_digest_but_events_are_kept(
 
 
 def test_a_bad_client_address_skips_only_that_notice(
-    store: StateStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     from tests.mailfixtures import CLIENTS
 
@@ -103,7 +103,7 @@ def test_a_bad_client_address_skips_only_that_notice(
     assert "Dan's Email 'dan>@example.com' is not an email address" in caplog.text
 
 
-def test_failed_sends_back_off_and_are_delivered_once(store: StateStore, tmp_path: Path) -> None:
+def test_failed_sends_back_off_and_are_delivered_once(store: Store, tmp_path: Path) -> None:
     sender = RecordingSender(fail_times=3)
     cfg = config(tmp_path, clients=False)
     first = deliver(RESULT, store, sender, cfg, NOW, rng=rng())
@@ -111,13 +111,13 @@ def test_failed_sends_back_off_and_are_delivered_once(store: StateStore, tmp_pat
     waits = []
     at = NOW
     for _ in range(2):
-        [m] = store.pending()
+        [m] = store.outbox.pending()
         waits.append(m.next_attempt - at)
         assert deliver(RESULT, store, sender, cfg, at + timedelta(seconds=5)).sent == 0  # not due
         at = m.next_attempt
         counts = deliver(RESULT, store, sender, cfg, at, rng=rng())
         assert counts.failed == 1 and counts.pending == 1
-    [m] = store.pending()
+    [m] = store.outbox.pending()
     waits.append(m.next_attempt - at)
     assert m.attempts == 3 and "connection refused" in (m.last_error or "")
     for n, wait in enumerate(waits):  # 1, 2, 4 minutes, each jittered to 50-100 %
@@ -135,12 +135,12 @@ def test_backoff_is_capped_at_an_hour() -> None:
     assert backoff(1, r, permanent=True) >= BACKOFF_CAP / 2
 
 
-def test_an_unreachable_server_holds_the_whole_queue(store: StateStore, tmp_path: Path) -> None:
+def test_an_unreachable_server_holds_the_whole_queue(store: Store, tmp_path: Path) -> None:
     sender = RecordingSender(fail_times=-1)
     counts = deliver(RESULT, store, sender, config(tmp_path), NOW, rng=rng())
     assert sender.attempts == 1  # one try, not one timeout per message
     assert counts.failed == 1 and counts.pending == 1 + len(NOTICES)
-    pending = store.pending()
+    pending = store.outbox.pending()
     assert [m.attempts for m in pending].count(1) == 1
     assert all(m.last_error and m.next_attempt > NOW for m in pending)
     sender.fail_times = 0
@@ -148,23 +148,23 @@ def test_an_unreachable_server_holds_the_whole_queue(store: StateStore, tmp_path
     assert later.sent == 1 + len(NOTICES) and later.pending == 0
 
 
-def test_a_refused_message_does_not_hold_the_others(store: StateStore, tmp_path: Path) -> None:
+def test_a_refused_message_does_not_hold_the_others(store: Store, tmp_path: Path) -> None:
     refused = SendError("the server refused the recipient (550)", permanent=True)
     sender = RecordingSender(fail_times=1, error=refused)
     counts = deliver(RESULT, store, sender, config(tmp_path), NOW, rng=rng())
     assert counts.failed == 1 and counts.sent == len(NOTICES) and counts.pending == 1
-    [m] = store.pending()
+    [m] = store.outbox.pending()
     assert m.next_attempt - NOW >= BACKOFF_CAP / 2 and "550" in (m.last_error or "")
 
 
-def test_an_unexpected_error_keeps_the_message(store: StateStore, tmp_path: Path) -> None:
+def test_an_unexpected_error_keeps_the_message(store: Store, tmp_path: Path) -> None:
     class Broken(RecordingSender):
         def send(self, message: object) -> None:
             raise RuntimeError("boom")
 
     counts = deliver(RESULT, store, Broken(), config(tmp_path, clients=False), NOW, rng=rng())
     assert counts.failed == 1 and counts.pending == 1
-    assert "unexpected RuntimeError: boom" in (store.pending()[0].last_error or "")
+    assert "unexpected RuntimeError: boom" in (store.outbox.pending()[0].last_error or "")
 
 
 def test_crash_between_queueing_and_sending(tmp_path: Path) -> None:
@@ -172,28 +172,28 @@ def test_crash_between_queueing_and_sending(tmp_path: Path) -> None:
 
     path = tmp_path / "state.sqlite"
     cfg = config(tmp_path)
-    with StateStore(path) as s:
+    with Store(path) as s:
         queued = queue_alerts(RESULT, s, cfg, NOW, LINKS)  # ... and the process dies here
     sender = RecordingSender()
-    with StateStore(path) as s:
+    with Store(path) as s:
         counts = deliver(RESULT, s, sender, cfg, NOW + timedelta(minutes=1), LINKS, rng=rng())
     assert counts.queued == 0 and counts.sent == queued == 1 + len(NOTICES)
-    with StateStore(path) as s:
+    with Store(path) as s:
         assert deliver(RESULT, s, sender, cfg, NOW + timedelta(minutes=2)).sent == 0
     assert len(sender.sent) == queued
 
 
-def test_a_failure_while_building_records_nothing(store: StateStore, tmp_path: Path) -> None:
+def test_a_failure_while_building_records_nothing(store: Store, tmp_path: Path) -> None:
     from sync.alerts import queue_alerts
 
     cfg = config(tmp_path, sender="not an address\nBcc: x@example.com")
     with pytest.raises(Exception):  # noqa: B017 - a header error of the email package
         queue_alerts(RESULT, store, cfg, NOW)
-    assert store.pending() == [] and store.alert_key("low:p-3") is None
+    assert store.outbox.pending() == [] and store.alerts.get("low:p-3") is None
     assert queue_alerts(RESULT, store, config(tmp_path), NOW) == 1 + len(NOTICES)
 
 
-def test_a_blocked_cycle_does_not_rearm_alerts(store: StateStore, tmp_path: Path) -> None:
+def test_a_blocked_cycle_does_not_rearm_alerts(store: Store, tmp_path: Path) -> None:
     sender = RecordingSender()
     cfg = config(tmp_path, clients=False)
     deliver(RESULT, store, sender, cfg, NOW, rng=rng())

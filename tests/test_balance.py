@@ -30,7 +30,8 @@ from sync.balance.pages import ClientPage, pages_of
 from sync.balance.render import CSP, page_html
 from sync.balance.tokens import digest
 from sync.balance.web import create_app
-from sync.state import BALANCE_SCHEMA_VERSION, SCHEMA_VERSION, StateError, StateStore
+from sync.store import StateError, Store
+from sync.store.schema import BALANCE_SCHEMA_VERSION, SCHEMA_VERSION
 from tests.workbooks import tables
 
 TODAY = date(2026, 11, 20)
@@ -120,8 +121,8 @@ def computed(links_by_key: dict[str, str] | None = None) -> Result:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[StateStore]:
-    s = StateStore(tmp_path / "state.sqlite")
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(tmp_path / "state.sqlite")
     yield s
     s.close()
 
@@ -143,7 +144,7 @@ def test_client_keys_come_from_the_clients_tab_found_like_the_rules_find_it() ->
     assert client_keys_from_tables({}) == []
 
 
-def test_tokens_are_long_random_url_safe_and_kept(store: StateStore) -> None:
+def test_tokens_are_long_random_url_safe_and_kept(store: Store) -> None:
     first = ensure_tokens(store, ["ann", "bob"], NOW)
     assert set(first) == {"ann", "bob"}
     for token in first.values():
@@ -155,15 +156,15 @@ def test_tokens_are_long_random_url_safe_and_kept(store: StateStore) -> None:
     assert "carl" in again and again["carl"] not in first.values()
 
 
-def test_the_store_keeps_a_hash_to_look_tokens_up_by(store: StateStore) -> None:
+def test_the_store_keeps_a_hash_to_look_tokens_up_by(store: Store) -> None:
     token = ensure_tokens(store, ["ann"], NOW)["ann"]
-    assert store.balance_lookup(digest(token)) == ("ann", None)
+    assert store.balance.lookup(digest(token)) == ("ann", None)
     assert digest(token) == hashlib.sha256(token.encode()).hexdigest()
-    assert store.balance_lookup(digest(token + "x")) is None
-    assert store.balance_lookup(token) is None
+    assert store.balance.lookup(digest(token + "x")) is None
+    assert store.balance.lookup(token) is None
 
 
-def test_links_name_neither_the_client_nor_an_id(store: StateStore) -> None:
+def test_links_name_neither_the_client_nor_an_id(store: Store) -> None:
     tokens = ensure_tokens(store, ["ann", "<b>eve</b>"], NOW)
     made = links(tokens, BASE + "/")
     assert made == {k: f"{BASE}/b/{t}" for k, t in tokens.items()}
@@ -171,25 +172,25 @@ def test_links_name_neither_the_client_nor_an_id(store: StateStore) -> None:
         assert "ann" not in url.lower().removeprefix(BASE) and "eve" not in url.lower()
 
 
-def test_rotate_replaces_the_token(store: StateStore) -> None:
+def test_rotate_replaces_the_token(store: Store) -> None:
     old = ensure_tokens(store, ["ann", "bob"], NOW)
     new = rotate(store, "ann", NOW)
     assert new != old["ann"]
-    assert store.balance_lookup(digest(old["ann"])) is None
-    assert store.balance_lookup(digest(new)) == ("ann", None)
+    assert store.balance.lookup(digest(old["ann"])) is None
+    assert store.balance.lookup(digest(new)) == ("ann", None)
     assert ensure_tokens(store, ["ann", "bob"], NOW) == {"ann": new, "bob": old["bob"]}
     with pytest.raises(UnknownClient):
         rotate(store, "nobody", NOW)
 
 
-def test_rotate_by_name_gives_the_new_link(store: StateStore) -> None:
+def test_rotate_by_name_gives_the_new_link(store: Store) -> None:
     old = ensure_tokens(store, client_keys_from_tables(practice()), NOW)
     url = rotate_by_name(store, "  ANN ", NOW, base_url=BASE)
     token = url.removeprefix(f"{BASE}/b/")
-    assert token != old["ann"] and store.balance_tokens()["ann"] == token
+    assert token != old["ann"] and store.balance.tokens()["ann"] == token
 
 
-def test_rotate_by_name_names_an_unknown_client_and_suggests_one(store: StateStore) -> None:
+def test_rotate_by_name_names_an_unknown_client_and_suggests_one(store: Store) -> None:
     ensure_tokens(store, client_keys_from_tables(practice()), NOW)
     publish(computed(), store, NOW)
     with pytest.raises(UnknownClient) as err:
@@ -200,7 +201,7 @@ def test_rotate_by_name_names_an_unknown_client_and_suggests_one(store: StateSto
         rotate_by_name(store, "Zed", NOW, base_url=BASE)
 
 
-def test_links_reach_the_clients_tab_through_the_rules(store: StateStore) -> None:
+def test_links_reach_the_clients_tab_through_the_rules(store: Store) -> None:
     tokens = ensure_tokens(store, client_keys_from_tables(practice()), NOW)
     result = computed(links(tokens, BASE))
     clients = next(t for t in result.tabs if t.title == "Clients")
@@ -285,11 +286,11 @@ def test_pages_survive_the_json_round_trip() -> None:
 # --- publishing -------------------------------------------------------------------------
 
 
-def test_publish_replaces_every_page_at_once(store: StateStore) -> None:
+def test_publish_replaces_every_page_at_once(store: Store) -> None:
     tokens = ensure_tokens(store, client_keys_from_tables(practice()), NOW)
     assert publish(computed(), store, NOW, timezone="Europe/London") == 4
-    assert set(store.balance_pages()) == {"ann", "bob", "<b>eve</b>", "carl"}
-    found = store.balance_lookup(digest(tokens["ann"]))
+    assert set(store.balance.pages()) == {"ann", "bob", "<b>eve</b>", "carl"}
+    found = store.balance.lookup(digest(tokens["ann"]))
     assert found is not None and found[1] is not None
     assert ClientPage.from_json(found[1]).updated == "2026-11-20T09:30:00+00:00"
 
@@ -301,26 +302,26 @@ def test_publish_replaces_every_page_at_once(store: StateStore) -> None:
         today=TODAY,
     )
     assert publish(fewer, store, NOW + timedelta(minutes=1)) == 1
-    assert set(store.balance_pages()) == {"ann"}
-    assert store.balance_lookup(digest(tokens["bob"])) == ("bob", None)
+    assert set(store.balance.pages()) == {"ann"}
+    assert store.balance.lookup(digest(tokens["bob"])) == ("bob", None)
 
 
-def test_a_cycle_that_cannot_see_the_workbook_leaves_the_last_pages(store: StateStore) -> None:
+def test_a_cycle_that_cannot_see_the_workbook_leaves_the_last_pages(store: Store) -> None:
     publish(computed(), store, NOW)
-    before = store.balance_pages()
+    before = store.balance.pages()
     broken = compute({"Clients": Table("Clients", ["Client"], [["Ann"]])}, today=TODAY)
     assert broken.blocked
     assert publish(broken, store, NOW + timedelta(minutes=1)) == 0
-    assert store.balance_pages() == before
+    assert store.balance.pages() == before
 
 
-def test_publishing_is_all_or_nothing(store: StateStore) -> None:
+def test_publishing_is_all_or_nothing(store: Store) -> None:
     publish(computed(), store, NOW)
-    before = store.balance_pages()
+    before = store.balance.pages()
     with pytest.raises(RuntimeError), store.transaction():
-        store.replace_balance_pages({"ann": "{}"}, NOW)
+        store.balance.replace_pages({"ann": "{}"}, NOW)
         raise RuntimeError("crash mid-cycle")
-    assert store.balance_pages() == before
+    assert store.balance.pages() == before
 
 
 # --- the state store's balance tables ---------------------------------------------------
@@ -328,19 +329,19 @@ def test_publishing_is_all_or_nothing(store: StateStore) -> None:
 
 def test_a_store_from_before_the_balance_page_gains_its_tables(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
-    with StateStore(path) as s:
-        s.record([Event("low", "low:p-1", True, "practitioner", "low")], NOW)
+    with Store(path) as s:
+        s.alerts.record([Event("low", "low:p-1", True, "practitioner", "low")], NOW)
     db = sqlite3.connect(path)  # make it a store as the version before this one left it
     db.execute("DROP TABLE balance_tokens")
     db.execute("DROP TABLE balance_pages")
     db.execute("DELETE FROM meta WHERE key = 'balance_schema_version'")
     db.commit()
     db.close()
-    with StateStore(path) as s:
+    with Store(path) as s:
         assert s.schema_version == SCHEMA_VERSION == 1
-        assert s.alert_key("low:p-1") is not None  # nothing it held is lost
+        assert s.alerts.get("low:p-1") is not None  # nothing it held is lost
         token = ensure_tokens(s, ["ann"], NOW)["ann"]
-        assert s.balance_lookup(digest(token)) == ("ann", None)
+        assert s.balance.lookup(digest(token)) == ("ann", None)
     db = sqlite3.connect(path)
     version = db.execute("SELECT value FROM meta WHERE key = 'balance_schema_version'").fetchone()
     db.close()
@@ -349,13 +350,13 @@ def test_a_store_from_before_the_balance_page_gains_its_tables(tmp_path: Path) -
 
 def test_a_newer_balance_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
-    StateStore(path).close()
+    Store(path).close()
     db = sqlite3.connect(path)
     db.execute("UPDATE meta SET value = '99' WHERE key = 'balance_schema_version'")
     db.commit()
     db.close()
     with pytest.raises(StateError, match="newer creditsheet"):
-        StateStore(path)
+        Store(path)
 
 
 # --- rendering --------------------------------------------------------------------------
@@ -423,16 +424,23 @@ def test_the_rate_limit_forgets_the_longest_idle_addresses() -> None:
 # --- every path takes the same route ------------------------------------------------------
 
 
-class RecordingStore:
-    """Stands in for the state store: remembers what the app looked up."""
+class RecordingBalance:
+    """Stands in for the store's balance tables: remembers what the app looked up."""
 
     def __init__(self, known: dict[str, str]) -> None:
         self.known = known
         self.lookups: list[str] = []
 
-    def balance_lookup(self, token_hash: str) -> tuple[str, str | None] | None:
+    def lookup(self, token_hash: str) -> tuple[str, str | None] | None:
         self.lookups.append(token_hash)
         return ("ann", None) if token_hash in self.known else None
+
+
+class RecordingStore:
+    """Stands in for the state store, with only its balance tables."""
+
+    def __init__(self, known: dict[str, str]) -> None:
+        self.balance = RecordingBalance(known)
 
 
 def call(app: Any, path: str) -> tuple[int, bytes]:
@@ -469,7 +477,7 @@ def test_unknown_malformed_and_other_paths_are_all_looked_up_by_hash() -> None:
     app = create_app(lambda: fake, limit=RateLimit(per_minute=1000))  # type: ignore[arg-type,return-value]
     paths = ["/nothing", "/b/" + "B" * 32, "/b/<bad>", "/b/" + "x" * 3000, "/", "/b/"]
     answers = [call(app, p) for p in paths]
-    assert fake.lookups == [
+    assert fake.balance.lookups == [
         digest(p.removeprefix("/b/")) if p.startswith("/b/") else digest(p) for p in paths
     ]
     assert {a for a in answers} == {answers[0]} and answers[0][0] == 404

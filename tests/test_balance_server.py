@@ -28,7 +28,7 @@ from sync.balance import (
 from sync.balance.limits import RateLimit
 from sync.balance.server import BalanceServer
 from sync.config import BalanceConfig, Config, StateConfig
-from sync.state import StateStore
+from sync.store import Store
 from tests.test_balance import ANN_ONLY, BOB_ONLY, NOW, computed, practice
 from tests.workbooks import TODAY, tables
 
@@ -103,7 +103,7 @@ def running(tmp_path: Path, limit: RateLimit | None = None) -> Iterator[Running]
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     host, port = sock.getsockname()
-    with StateStore(config.state_path) as store:
+    with Store(config.state_path) as store:
         tokens = ensure_tokens(store, client_keys_from_tables(practice()), NOW)
         urls = links(tokens, f"http://{host}:{port}")
         publish(computed(urls), store, NOW, timezone="Europe/London")
@@ -205,7 +205,7 @@ def test_rotation_stops_the_old_link_at_once_and_the_new_one_works(tmp_path: Pat
     with running(tmp_path) as r:
         old = r.path("bob")
         assert r.get(old)[0] == 200
-        with StateStore(r.config.state_path) as store:
+        with Store(r.config.state_path) as store:
             new_link = rotate_by_name(store, "bob", NOW, base_url=r.base)
         new = new_link.removeprefix(r.base)
         assert new != old
@@ -234,7 +234,7 @@ def test_past_the_rate_limit_an_address_gets_429(tmp_path: Path) -> None:
 
 def test_a_page_is_served_from_the_last_publish_not_the_sheet(tmp_path: Path) -> None:
     with running(tmp_path) as r:
-        with StateStore(r.config.state_path) as store:
+        with Store(r.config.state_path) as store:
             only_ann = compute(
                 tables(
                     clients=[{"Client": "Ann"}],

@@ -15,10 +15,9 @@ from notifier.send import RecordingSender
 from sync.alerts import deliver
 from sync.backends.google.client import RetryPolicy
 from sync.calendar.importer import CalendarImport
-from sync.calendar.state import CalendarState
 from sync.config import Config
 from sync.cycle import CycleReport, run_cycle
-from sync.state import StateStore
+from sync.store import Store
 from tests.calendar_support import FIXTURES, FeedServer, calendar, feed_server, vevent
 from tests.contract.harness import XlsxHarness
 
@@ -52,7 +51,7 @@ class Practice:
                 "calendar": {"feeds": [feed], "since": "2026-12-01", **calendar},
             }
         )
-        self.store = StateStore(folder / "state.sqlite")
+        self.store = Store(folder / "state.sqlite")
         self.sender = RecordingSender()
         self.now = NOW
 
@@ -61,7 +60,7 @@ class Practice:
             self.now = now
         calendar_import = CalendarImport.for_config(
             self.config,
-            CalendarState(self.store),
+            self.store.calendar,
             policy=RetryPolicy(attempts=2, total_seconds=1.0, timeout=(2.0, 2.0)),
             sleep=lambda s: None,
         )

@@ -15,10 +15,9 @@ from sync.backends.base import WorkbookUnavailable
 from sync.backends.google import GoogleBackend
 from sync.backends.google.client import RetryPolicy
 from sync.calendar.importer import CalendarImport
-from sync.calendar.state import CalendarState
 from sync.config import Config
 from sync.cycle import CycleReport, run_cycle
-from sync.state import StateStore
+from sync.store import Store
 from tests.calendar_support import calendar, sessions_for
 from tests.sheetsfake import GOOGLE_BASE_URL, FakeSheets
 
@@ -62,10 +61,10 @@ class Setup:
                 "calendar": {"feeds": [str(feed)], "since": "2026-12-01"},
             }
         )
-        self.store = StateStore(folder / "state.sqlite")
+        self.store = Store(folder / "state.sqlite")
 
     def cycle(self) -> CycleReport:
-        calendar_import = CalendarImport.for_config(self.config, CalendarState(self.store))
+        calendar_import = CalendarImport.for_config(self.config, self.store.calendar)
         return run_cycle(self.config, self.backend, now=lambda: NOW, calendar=calendar_import)
 
     def sessions(self) -> list[list[Any]]:
@@ -102,7 +101,7 @@ def test_a_refused_write_leaves_neither_the_rows_nor_the_cells(
     report = s.cycle()
     assert not report.outcome.written
     assert {tab: fake.values(s.sid, tab) for tab in before} == before
-    assert CalendarState(s.store).events() == {}
+    assert s.store.calendar.events() == {}
     # The next cycle writes it all, once.
     s.cycle()
     assert [r[-3] for r in s.sessions()[2:]] == [
@@ -144,12 +143,12 @@ def test_a_header_changed_between_read_and_write_holds_the_rows_for_the_next_cyc
     report = s.cycle()
     assert report.outcome.retry_next_cycle
     assert len(s.sessions()) == 2
-    assert CalendarState(s.store).events() == {}
+    assert s.store.calendar.events() == {}
     again = s.cycle()
     assert len(again.plan.appends) == 1
     rows = s.sessions()
     assert len(rows) == 3 and rows[2][rows[0].index("Event")] == "booking-ann-8@cal.example"
-    assert set(CalendarState(s.store).events()) == {"booking-ann-8@cal.example"}
+    assert set(s.store.calendar.events()) == {"booking-ann-8@cal.example"}
 
 
 def test_a_write_that_landed_but_got_no_answer_is_not_sent_again(
@@ -161,11 +160,11 @@ def test_a_write_that_landed_but_got_no_answer_is_not_sent_again(
         s.cycle()
     assert len(fake.requests_of("batchUpdate")) == 1  # appendCells is not safe to repeat
     assert len(s.sessions()) == 4  # the rows landed, once
-    assert CalendarState(s.store).events() == {}
+    assert s.store.calendar.events() == {}
     report = s.cycle()  # finds them by their Event cells: nothing is appended again
     assert not report.plan.appends
     assert len(s.sessions()) == 4
-    assert set(CalendarState(s.store).events()) == {
+    assert set(s.store.calendar.events()) == {
         "booking-ann-8@cal.example",
         "booking-ann-9@cal.example",
     }

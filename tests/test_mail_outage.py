@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from sync.cli import cli
 from sync.config import load
-from sync.state import StateStore
+from sync.store import Store
 from tests.mailfixtures import Recorder, free_port, smtp_server
 from tests.test_daemon import Running, wait_for
 
@@ -41,8 +41,8 @@ def invoke(*args: str) -> str:
 
 
 def pending(config: Path) -> int:
-    with StateStore(load(config).state_path) as store:
-        return len(store.pending())
+    with Store(load(config).state_path) as store:
+        return len(store.outbox.pending())
 
 
 def test_a_sync_by_hand_after_an_outage_sends_the_pending_email_once(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ from sync.reporting import (
 from sync.reporting import (
     test_email as send_test_email,
 )
-from sync.state import StateStore
+from sync.store import Store
 from tests.mailfixtures import (
     EVIL,
     NOW,
@@ -55,8 +55,8 @@ MONDAY = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # 08:00 in London in November
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[StateStore]:
-    s = StateStore(tmp_path / "state.sqlite")
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(tmp_path / "state.sqlite")
     yield s
     s.close()
 
@@ -100,7 +100,7 @@ def test_report_text_is_what_the_command_prints(tmp_path: Path) -> None:
     assert text == text_of(render_report(RESULT, config(tmp_path), NOW))
 
 
-def test_report_due_on_schedule(store: StateStore, tmp_path: Path) -> None:
+def test_report_due_on_schedule(store: Store, tmp_path: Path) -> None:
     cfg = config(tmp_path)
     assert not report_due(store, cfg, NOW, LONDON)  # a new store waits for Monday
     assert not report_due(store, cfg, MONDAY - timedelta(minutes=1), LONDON)
@@ -109,12 +109,12 @@ def test_report_due_on_schedule(store: StateStore, tmp_path: Path) -> None:
     assert not report_due(store, off, MONDAY, LONDON)
 
 
-def test_each_scheduled_report_is_queued_once(store: StateStore, tmp_path: Path) -> None:
+def test_each_scheduled_report_is_queued_once(store: Store, tmp_path: Path) -> None:
     cfg = config(tmp_path)
     assert not queue_report(RESULT, store, cfg, NOW, LONDON)
     assert queue_report(RESULT, store, cfg, MONDAY + timedelta(minutes=5), LONDON)
     assert not queue_report(RESULT, store, cfg, MONDAY + timedelta(minutes=6), LONDON)
-    [queued] = store.pending()
+    [queued] = store.outbox.pending()
     assert queued.dedupe_key == "report:2026-11-23T08:00:00.000000Z"
     assert queued.message_id == message_id(queued.dedupe_key)
     sender = RecordingSender()
@@ -123,18 +123,18 @@ def test_each_scheduled_report_is_queued_once(store: StateStore, tmp_path: Path)
     assert queue_report(RESULT, store, cfg, MONDAY + timedelta(days=7), LONDON)
 
 
-def test_no_address_marks_the_slot_and_queues_nothing(store: StateStore, tmp_path: Path) -> None:
+def test_no_address_marks_the_slot_and_queues_nothing(store: Store, tmp_path: Path) -> None:
     assert not report_due(store, config(tmp_path), NOW, LONDON)  # starts the schedule
     assert not queue_report(RESULT, store, config(tmp_path, to=[]), MONDAY, LONDON)
-    assert store.pending() == [] and store.last_report() == MONDAY
+    assert store.outbox.pending() == [] and store.reports.last() == MONDAY
 
 
-def test_send_report_now(store: StateStore, tmp_path: Path) -> None:
+def test_send_report_now(store: Store, tmp_path: Path) -> None:
     sender = RecordingSender()
     counts = send_report(RESULT, store, sender, config(tmp_path), NOW, rng=random.Random(1))
     assert counts == AlertCounts(queued=1, sent=1, pending=0, failed=0)
     assert sender.subjects()[0].startswith("creditsheet: your weekly report")
-    assert store.last_report() is None  # an extra report does not move the schedule
+    assert store.reports.last() is None  # an extra report does not move the schedule
     with pytest.raises(ReportError, match=r"\[email\] to is empty"):
         send_report(RESULT, store, sender, config(tmp_path, to=[]), NOW)
 
@@ -174,13 +174,13 @@ def test_cycle_outcomes() -> None:
 
 
 def test_status_shows_cycles_pending_alerts_and_the_next_report(
-    store: StateStore, tmp_path: Path
+    store: Store, tmp_path: Path
 ) -> None:
     cfg = config(tmp_path, clients=False)
     counts = deliver(RESULT, store, RecordingSender(fail_times=-1), cfg, NOW, rng=random.Random(1))
     record_cycle(store, cycle(), NOW, counts)
-    store.record_cycle(NOW + timedelta(minutes=1), 0.1, "failed", "could not open practice.xlsx")
-    first = store.last_cycles(2)[1]
+    store.cycles.record(NOW + timedelta(minutes=1), 0.1, "failed", "could not open practice.xlsx")
+    first = store.cycles.last(2)[1]
     assert first.figures["alerts"] == counts.as_dict()
     assert first.figures["packages"]["Low"] == 1 and first.figures["rows_with_problems"] == 1
     lines = status_lines(store, cfg, NOW + timedelta(minutes=2), LONDON)
@@ -193,14 +193,14 @@ def test_status_shows_cycles_pending_alerts_and_the_next_report(
 
 
 def test_status_says_a_test_email_asked_the_daemon_to_try_at_once(
-    store: StateStore, tmp_path: Path
+    store: Store, tmp_path: Path
 ) -> None:
     cfg = config(tmp_path, clients=False)
     deliver(RESULT, store, RecordingSender(fail_times=-1), cfg, NOW, rng=random.Random(1))
     before = "\n".join(status_lines(store, cfg, NOW + timedelta(minutes=2), LONDON))
     assert "a test email went through" not in before
     assert "`creditsheet sync` tries them all now" in before
-    store.request_mail_retry(NOW + timedelta(minutes=1))
+    store.outbox.request_retry(NOW + timedelta(minutes=1))
     after = "\n".join(status_lines(store, cfg, NOW + timedelta(minutes=2), LONDON))
     assert (
         "a test email went through at 2026-11-22 08:01:00 GMT: "

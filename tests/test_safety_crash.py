@@ -35,7 +35,7 @@ from statistics import median
 from sync.backends.xlsx import XlsxBackend
 from sync.config import load
 from sync.cycle import run_cycle
-from sync.state import StateStore
+from sync.store import Store
 from tests.mailfixtures import Recorder, smtp_server
 from tests.safety import FULL, ROOT, record, size
 from tests.safety import practice as scenario
@@ -164,8 +164,8 @@ def complete(config_path: Path) -> tuple[bool, int]:
     report = run_cycle(
         config, XlsxBackend(config.workbook_path), now=lambda: scenario.START, dry_run=True
     )
-    with StateStore(config.state_path) as store:
-        return not report.plan, len(store.pending())
+    with Store(config.state_path) as store:
+        return not report.plan, len(store.outbox.pending())
 
 
 def alert_keys(config_path: Path) -> dict[str, int]:

@@ -385,7 +385,7 @@ def run(practice_seed: int, folder: Path, *, faults: int | None = None) -> Run:
             fake.faults.clear()
             sync_once(parts, now=at_minute(2))
             found.after.append(grid(fake, sid))
-        found.alerts = store.alerts(sender.sent)
+        found.alerts = store.reported(sender.sent)
     finally:
         store.close()
     return found

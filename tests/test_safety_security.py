@@ -46,7 +46,7 @@ from sync.config import Config, load, parse
 from sync.cycle import run_cycle
 from sync.keyfile import check_key_file
 from sync.reporting import render_report
-from sync.state import StateStore
+from sync.store import Store
 from tests.mailfixtures import Authenticator, Recorder, parts, smtp_server, visible_text
 from tests.safety import ROOT, record
 from tests.test_google_access import private_key_pem
@@ -418,9 +418,9 @@ def test_the_state_store_and_emails_on_disk_are_private(tmp_path: Path) -> None:
     old = os.umask(0)  # even when everything would be created world-writable
     try:
         config = load_config(tmp_path)
-        store = StateStore(config.state_path)
+        store = Store(config.state_path)
         with store.transaction():
-            store.record_cycle(NOW, 0.1, "ok")
+            store.cycles.record(NOW, 0.1, "ok")
         created = {
             p.name: stat.S_IMODE(p.stat().st_mode)
             for p in tmp_path.iterdir()

@@ -21,7 +21,7 @@ from notifier.smtp import SmtpSender
 from rules.engine import compute
 from sync.alerts import deliver
 from sync.config import Config
-from sync.state import StateStore
+from sync.store import Store
 from tests.mailfixtures import (
     NOW,
     SESSIONS,
@@ -88,12 +88,12 @@ def full_text(err: BaseException) -> str:
 
 def test_plain_smtp_delivers_every_alert_once(tmp_path: Path) -> None:
     handler = Recorder()
-    with smtp_server(handler) as server, StateStore(tmp_path / "s.sqlite") as store:
+    with smtp_server(handler) as server, Store(tmp_path / "s.sqlite") as store:
         cfg, sender = sender_for(tmp_path, server.port, security="none")
         counts = deliver(RESULT, store, sender, cfg, NOW, rng=random.Random(1))
         assert counts.sent == 1 + NOTICES and counts.pending == 0
         assert deliver(RESULT, store, sender, cfg, NOW + timedelta(minutes=1)).sent == 0
-        sent_ids = sorted(m.message_id for m in store.sent())
+        sent_ids = sorted(m.message_id for m in store.outbox.sent())
     assert sorted(handler.message_ids()) == sent_ids and len(sent_ids) == 1 + NOTICES
     digest = [m for m in handler.messages if m["To"] == "me@example.com"]
     assert len(digest) == 1
@@ -155,7 +155,7 @@ def test_wrong_password_is_reported_without_the_password(
             authenticator=Authenticator("me", "right"),
             auth_required=True,
         ) as server,
-        StateStore(tmp_path / "s.sqlite") as store,
+        Store(tmp_path / "s.sqlite") as store,
     ):
         cfg = config(
             tmp_path,
@@ -172,7 +172,7 @@ def test_wrong_password_is_reported_without_the_password(
         with pytest.raises(SendError) as err:
             sender.send(message())
         counts = deliver(RESULT, store, sender, cfg, NOW, rng=random.Random(1))
-        [pending] = store.pending()
+        [pending] = store.outbox.pending()
     text = str(err.value)
     assert text.startswith(f"127.0.0.1:{server.port} refused the login for 'me' (535)")
     assert ENV in text and text.endswith("the message stays queued and is retried")
@@ -292,7 +292,7 @@ def test_smtp_down_for_several_cycles_then_up_delivers_each_once(
         client_notices=True,
     )
     queued = 0
-    with StateStore(tmp_path / "s.sqlite") as store:
+    with Store(tmp_path / "s.sqlite") as store:
         # 1: nothing listens
         c = deliver(RESULT, store, sender, cfg, NOW, rng=rng)
         queued += c.queued
@@ -307,7 +307,7 @@ def test_smtp_down_for_several_cycles_then_up_delivers_each_once(
         with smtp_server(handler, port=port):
             c = deliver(busier, store, sender, cfg, NOW + timedelta(hours=4), rng=rng)
             assert (c.queued, c.failed, c.sent, c.pending) == (0, 2, queued - 2, 2)
-            assert all("451" in (m.last_error or "") for m in store.pending())
+            assert all("451" in (m.last_error or "") for m in store.outbox.pending())
             # 4: all is well
             c = deliver(busier, store, sender, cfg, NOW + timedelta(hours=6), rng=rng)
             assert (c.sent, c.pending) == (2, 0)
@@ -315,4 +315,4 @@ def test_smtp_down_for_several_cycles_then_up_delivers_each_once(
             assert deliver(busier, store, sender, cfg, NOW + timedelta(hours=8)).sent == 0
         ids = handler.message_ids()
         assert len(ids) == queued == len(set(ids))
-        assert sorted(ids) == sorted(m.message_id for m in store.sent())
+        assert sorted(ids) == sorted(m.message_id for m in store.outbox.sent())

@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 
 from rules.model import Result
 from sync.balance.pages import pages_of
-from sync.state import StateStore
+from sync.store import Store
 
 
 def publish(
     result: Result,
-    store: StateStore,
+    store: Store,
     now: datetime,
     *,
     timezone: str | None = None,
@@ -34,5 +34,5 @@ def publish(
         return 0
     stamped = now.astimezone(ZoneInfo(timezone)) if timezone else now
     pages = pages_of(result, stamped, renew_url=renew_url)
-    store.replace_balance_pages({k: page.to_json() for k, page in pages.items()}, now)
+    store.balance.replace_pages({k: page.to_json() for k, page in pages.items()}, now)
     return len(pages)

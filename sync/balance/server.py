@@ -21,7 +21,7 @@ from sync.balance.limits import RateLimit
 from sync.balance.tokens import BalanceError
 from sync.balance.web import PerThread, create_app
 from sync.config import Config
-from sync.state import StateStore
+from sync.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -86,17 +86,17 @@ def make_server(
     """The server for this config, listening on ``sock`` when given, else ``[balance] listen``.
 
     Raises :class:`BalanceError` when the balance page is off or the address
-    cannot be used, and :class:`sync.state.StateError` when the state file cannot.
+    cannot be used, and :class:`sync.store.StateError` when the state file cannot.
     """
     if not config.balance.enabled:
         raise BalanceError(
             f"{config.source}: [balance] enabled is false: set it to true to serve balance pages"
         )
     path: Path = config.state_path
-    StateStore(path).close()  # a state file that cannot be used is said now, not per request
+    Store(path).close()  # a state file that cannot be used is said now, not per request
     if sock is None:
         sock = bind(*split_listen(config.balance.listen))
-    stores = PerThread(lambda: StateStore(path))
+    stores = PerThread(lambda: Store(path))
     app = create_app(stores, limit=limit or RateLimit())
     server = uvicorn.Server(
         uvicorn.Config(

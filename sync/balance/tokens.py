@@ -22,7 +22,7 @@ from rules.schema import CLIENTS
 from rules.tabs import view
 from rules.values import is_blank, key, text
 from sync.balance.pages import ClientPage
-from sync.state import StateStore
+from sync.store import Store
 
 #: Random bytes per token: 24 bytes = 192 bits, 32 URL-safe characters.
 TOKEN_BYTES = 24
@@ -69,43 +69,43 @@ def client_keys_from_tables(tables: Mapping[str, Table]) -> list[str]:
     return list(found)
 
 
-def ensure_tokens(store: StateStore, client_keys: Iterable[str], now: datetime) -> dict[str, str]:
+def ensure_tokens(store: Store, client_keys: Iterable[str], now: datetime) -> dict[str, str]:
     """Client key -> token for these clients, creating the missing ones (in one transaction)."""
     with store.transaction():
-        tokens = store.balance_tokens()
+        tokens = store.balance.tokens()
         out: dict[str, str] = {}
         for k in client_keys:
             if k not in tokens:
                 tokens[k] = new_token()
-                store.set_balance_token(k, tokens[k], digest(tokens[k]), now)
+                store.balance.set_token(k, tokens[k], digest(tokens[k]), now)
             out[k] = tokens[k]
     return out
 
 
-def rotate(store: StateStore, client_key: str, now: datetime) -> str:
+def rotate(store: Store, client_key: str, now: datetime) -> str:
     """Give a client a new token; the old link stops working at once. Returns the new token.
 
     Raises :class:`UnknownClient` when the client has no token yet.
     """
     with store.transaction():
-        if client_key not in store.balance_tokens():
+        if client_key not in store.balance.tokens():
             raise UnknownClient(f"no client with the key '{client_key}' has a balance link")
         token = new_token()
-        store.set_balance_token(client_key, token, digest(token), now)
+        store.balance.set_token(client_key, token, digest(token), now)
     return token
 
 
-def rotate_by_name(store: StateStore, name: str, now: datetime, *, base_url: str) -> str:
+def rotate_by_name(store: Store, name: str, now: datetime, *, base_url: str) -> str:
     """``creditsheet balance rotate CLIENT``: a new link for the client of that name.
 
     Names compare as on the Clients tab (case and spaces do not matter). The
     sheet's ``Balance link`` shows the new link after the next sync. Raises
     :class:`UnknownClient` with a suggestion when no client has that name.
     """
-    tokens = store.balance_tokens()
+    tokens = store.balance.tokens()
     wanted = key(name)
     if is_blank(name) or wanted not in tokens:
-        raise UnknownClient(_unknown(name, tokens, store.balance_pages()))
+        raise UnknownClient(_unknown(name, tokens, store.balance.pages()))
     return link(rotate(store, wanted, now), base_url)
 
 

@@ -25,7 +25,7 @@ from sync.balance.limits import RateLimit
 from sync.balance.pages import ClientPage
 from sync.balance.render import CSP, not_found_html, page_html, too_many_html
 from sync.balance.tokens import PREFIX, digest
-from sync.state import StateStore
+from sync.store import Store
 
 HEALTH = "/healthz"
 
@@ -44,31 +44,31 @@ SECURITY_HEADERS: dict[str, str] = {
 class PerThread:
     """One state store per thread that asks (an SQLite connection stays in its thread)."""
 
-    def __init__(self, open_store: Callable[[], StateStore]) -> None:
+    def __init__(self, open_store: Callable[[], Store]) -> None:
         self._open = open_store
         self._local = threading.local()
 
-    def __call__(self) -> StateStore:
-        store: StateStore | None = getattr(self._local, "store", None)
+    def __call__(self) -> Store:
+        store: Store | None = getattr(self._local, "store", None)
         if store is None:
             store = self._local.store = self._open()
         return store
 
     def close(self) -> None:
         """Close the store opened in the calling thread, if any."""
-        mine: StateStore | None = getattr(self._local, "store", None)
+        mine: Store | None = getattr(self._local, "store", None)
         if mine is not None:
             mine.close()
             self._local.store = None
 
 
-def create_app(store: Callable[[], StateStore], *, limit: RateLimit) -> ASGIApp:
+def create_app(store: Callable[[], Store], *, limit: RateLimit) -> ASGIApp:
     """The whole app; ``store()`` gives the state store to read (see :class:`PerThread`)."""
 
     async def page(request: Request) -> Response:
         path = request.url.path
         token = path[len(PREFIX) :] if path.startswith(PREFIX) else path
-        found = store().balance_lookup(digest(token))
+        found = store().balance.lookup(digest(token))
         if found is None:
             return HTMLResponse(not_found_html(), status_code=404)
         _, published = found

@@ -4,7 +4,7 @@
     parse.bookings(data, window, zone)      # events, recurring series expanded
     match.match(booking, clients)           # whose session it is
     plan.plan(...)                          # rows to append, cells to update (pure)
-    state.CalendarState(store)              # what was imported, each feed's last read
+    store.calendar                          # what was imported, each feed's last read
     importer.CalendarImport                 # the above, wired for one cycle
 
 The rules stay pure: the cycle adds the new rows to the Sessions table before

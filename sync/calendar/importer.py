@@ -32,8 +32,8 @@ from sync.calendar.feeds import FeedRead, FeedSource, read_feed
 from sync.calendar.match import ClientRef
 from sync.calendar.parse import Booking, ParseError, bookings
 from sync.calendar.plan import CalendarPlan, FeedBookings, columns, plan
-from sync.calendar.state import CalendarState
 from sync.config import Config
+from sync.store.calendar import CalendarTables
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class CalendarImport:
         since: date | None,
         horizon_days: int,
         late_cancel_hours: float,
-        state: CalendarState | None,
+        state: CalendarTables | None,
         record: bool = True,
         session: requests.Session | None = None,
         policy: RetryPolicy | None = None,
@@ -126,7 +126,7 @@ class CalendarImport:
 
     @classmethod
     def for_config(
-        cls, config: Config, state: CalendarState | None, *, record: bool = True, **kwargs: object
+        cls, config: Config, state: CalendarTables | None, *, record: bool = True, **kwargs: object
     ) -> CalendarImport | None:
         """The import for this config, or None when ``[calendar] feeds`` is not set."""
         c = config.calendar
@@ -166,8 +166,7 @@ class CalendarImport:
         if self.state is not None and self.record:
             return self.state.since(today)
         if self.state is not None:
-            found = self.state.store.meta("calendar_since")
-            return date.fromisoformat(found) if found else today
+            return self.state.recorded_since() or today
         return today
 
     def fetch(self) -> None:

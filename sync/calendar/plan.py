@@ -29,7 +29,7 @@ from rules.values import is_blank, key, serial_to_date, text
 from sync.backends.base import CellChange
 from sync.calendar.match import ClientRef, longest_name_in, match
 from sync.calendar.parse import Booking
-from sync.calendar.state import Imported
+from sync.store.calendar import Imported
 
 EVENT = "Event"
 V = TypeVar("V", date, str | None)

@@ -11,7 +11,7 @@ from notifier.format import plural
 from sync.calendar.importer import CalendarImport
 from sync.calendar.match import match
 from sync.calendar.plan import CalendarPlan
-from sync.calendar.state import CalendarState
+from sync.store.calendar import CalendarTables
 
 #: Bookings listed one by one by ``check`` before the rest are counted.
 MAX_LISTED = 10
@@ -49,7 +49,7 @@ def check_lines(calendar: CalendarImport, now: datetime) -> tuple[list[str], int
     return lines, trouble
 
 
-def status_lines(state: CalendarState, calendar: CalendarImport, zone: tzinfo) -> list[str]:
+def status_lines(state: CalendarTables, calendar: CalendarImport, zone: tzinfo) -> list[str]:
     """Each configured feed's last read, for ``status``."""
     lines = ["calendar feeds:"]
     for feed in state.feeds(calendar.labels()):

@@ -11,10 +11,9 @@ from notifier.send import RecordingSender
 from sync.alerts import deliver
 from sync.backends.base import AppendedCell, Backend, RowAppend, Snapshot, WriteOutcome, WritePlan
 from sync.calendar.importer import CalendarImport
-from sync.calendar.state import CalendarState
 from sync.config import Config
 from sync.cycle import CycleReport, run_cycle
-from sync.state import StateStore
+from sync.store import Store
 from tests.calendar_support import calendar, sessions_for
 from tests.contract.harness import Harness
 
@@ -37,8 +36,8 @@ def config(feed: Path) -> Config:
     )
 
 
-def cycle(cfg: Config, backend: Backend, store: StateStore) -> CycleReport:
-    calendar_import = CalendarImport.for_config(cfg, CalendarState(store))
+def cycle(cfg: Config, backend: Backend, store: Store) -> CycleReport:
+    calendar_import = CalendarImport.for_config(cfg, store.calendar)
     return run_cycle(cfg, backend, now=lambda: NOW, calendar=calendar_import)
 
 
@@ -86,7 +85,7 @@ def test_the_sixth_booking_of_a_five_session_pack_is_rejected_at_import(
     cfg = config(feed)
     backend = harness.create({"Clients": CLIENTS, "Packages": PACKAGES, "Sessions": SESSIONS})
     sender = RecordingSender()
-    with StateStore(tmp_path / "state.sqlite") as store:
+    with Store(tmp_path / "state.sqlite") as store:
         report = cycle(cfg, backend, store)
         assert report.outcome.written
         deliver(report.result, store, sender, cfg, NOW)
@@ -134,15 +133,15 @@ def test_killed_between_the_write_and_the_record_no_row_is_doubled(
     feed.write_bytes(calendar(*sessions_for("Ann Lee", [8, 9])))
     cfg = config(feed)
     backend = harness.create({"Clients": CLIENTS, "Packages": PACKAGES, "Sessions": SESSIONS})
-    with StateStore(tmp_path / "state.sqlite") as store:
+    with Store(tmp_path / "state.sqlite") as store:
         with pytest.raises(SystemExit):
             cycle(cfg, KilledAfterWrite(backend), store)  # type: ignore[arg-type]
-        assert CalendarState(store).events() == {}
+        assert store.calendar.events() == {}
         assert len(sessions(harness)) == 3
         report = cycle(cfg, backend, store)
         assert not report.plan.appends
         assert len(sessions(harness)) == 3
-        assert set(CalendarState(store).events()) == {
+        assert set(store.calendar.events()) == {
             "booking-ann-8@cal.example",
             "booking-ann-9@cal.example",
         }
@@ -152,7 +151,7 @@ def test_a_deleted_imported_row_stays_deleted(harness: Harness, tmp_path: Path) 
     feed = tmp_path / "bookings.ics"
     feed.write_bytes(calendar(*sessions_for("Ann Lee", [8, 9])))
     cfg = config(feed)
-    with StateStore(tmp_path / "state.sqlite") as store:
+    with Store(tmp_path / "state.sqlite") as store:
         backend = harness.create({"Clients": CLIENTS, "Packages": PACKAGES, "Sessions": SESSIONS})
         cycle(cfg, backend, store)
         rows = sessions(harness)

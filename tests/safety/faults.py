@@ -114,7 +114,7 @@ def install() -> None:
     import sync.cli
     import sync.cycle
     import sync.daemon
-    import sync.state
+    import sync.store.outbox
     from notifier.smtp import SmtpSender
 
     if os.environ.get(ENV_TRACE):
@@ -272,10 +272,10 @@ def install() -> None:
 
     _wrap(sync.alerts, "queue_alerts", queue_alerts)
     _wrap(smtplib.SMTP, "send_message", send_message)
-    _wrap(sync.state.StateStore, "queue", queue)
-    _wrap(sync.state.StateStore, "claim", claim)
+    _wrap(sync.store.outbox.Outbox, "queue", queue)
+    _wrap(sync.store.outbox.Outbox, "claim", claim)
     _wrap(SmtpSender, "send", send)
-    _wrap(sync.state.StateStore, "mark_sent", mark_sent)
+    _wrap(sync.store.outbox.Outbox, "mark_sent", mark_sent)
 
 
 class _RenameWatch:

@@ -1,4 +1,4 @@
-"""What the calendar import keeps in the state store.
+"""What the calendar import keeps in the state file.
 
 - ``calendar_events``: every event it logged, with what it wrote (the row's
   ``Date`` and ``Outcome``) and the booking's start. An event is ``pending`` from
@@ -9,45 +9,19 @@
 - ``calendar_feeds``: each feed's last read (by a hash of its address, never the
   address): when, whether it worked, the error, the answer's ETag / Last-Modified
   and body for the next conditional request.
+- ``meta`` ``calendar_since``: the day the import first ran.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sync.calendar.feeds import Validators
-from sync.state import StateStore, _dt, _run_script, timestamp
+from sync.store.db import Database, parse_timestamp, timestamp
 
-CALENDAR_SCHEMA_VERSION = 1
 SINCE_KEY = "calendar_since"
-
-_CALENDAR_V1 = """
-CREATE TABLE calendar_events (
-    event_id TEXT PRIMARY KEY,
-    feed TEXT NOT NULL,
-    start TEXT NOT NULL,
-    wrote_date TEXT NOT NULL,
-    wrote_outcome TEXT,
-    state TEXT NOT NULL,
-    first_seen TEXT NOT NULL
-);
-CREATE TABLE calendar_feeds (
-    feed TEXT PRIMARY KEY,
-    label TEXT NOT NULL,
-    etag TEXT,
-    last_modified TEXT,
-    body BLOB,
-    last_read TEXT,
-    last_ok TEXT,
-    error TEXT,
-    bookings INTEGER
-)
-"""
-
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {0: _run_script(_CALENDAR_V1)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,34 +46,39 @@ class FeedStatus:
     bookings: int | None
 
 
-class CalendarState:
-    """The calendar import's tables in the state store."""
+class CalendarTables:
+    """The calendar import's tables."""
 
-    def __init__(self, store: StateStore) -> None:
-        self.store = store
-        self._db = store.extend("calendar_schema_version", CALENDAR_SCHEMA_VERSION, MIGRATIONS)
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     # --- the import's start --------------------------------------------------
 
+    def recorded_since(self) -> date | None:
+        """The day the import first ran, if it has."""
+        found = self._db.meta(SINCE_KEY)
+        return date.fromisoformat(found) if found else None
+
     def since(self, today: date) -> date:
-        """The first day events are imported from: the day the import first ran."""
-        found = self.store.meta(SINCE_KEY)
-        if found:
-            return date.fromisoformat(found)
-        self.store.set_meta(SINCE_KEY, today.isoformat())
+        """The first day events are imported from: the day the import first ran
+        (``today``, remembered, when this is the first run)."""
+        found = self.recorded_since()
+        if found is not None:
+            return found
+        self._db.set_meta(SINCE_KEY, today.isoformat())
         return today
 
     # --- events ----------------------------------------------------------------
 
     def events(self) -> dict[str, Imported]:
-        rows = self._db.execute(
+        rows = self._db.connection.execute(
             "SELECT event_id, feed, start, wrote_date, wrote_outcome, state FROM calendar_events"
         ).fetchall()
         return {
             str(r[0]): Imported(
                 str(r[0]),
                 str(r[1]),
-                _dt(r[2]),
+                parse_timestamp(r[2]),
                 date.fromisoformat(r[3]),
                 r[4],
                 r[5] == "pending",
@@ -109,8 +88,8 @@ class CalendarState:
 
     def put(self, records: Iterable[Imported], now: datetime) -> None:
         """Insert or replace these events' records, all at once."""
-        with self.store.transaction():
-            self._db.executemany(
+        with self._db.transaction():
+            self._db.connection.executemany(
                 "INSERT INTO calendar_events "
                 "(event_id, feed, start, wrote_date, wrote_outcome, state, first_seen) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(event_id) DO UPDATE SET "
@@ -132,8 +111,8 @@ class CalendarState:
 
     def forget(self, event_ids: Iterable[str]) -> None:
         """Drop pending records whose rows never reached the sheet."""
-        with self.store.transaction():
-            self._db.executemany(
+        with self._db.transaction():
+            self._db.connection.executemany(
                 "DELETE FROM calendar_events WHERE event_id = ? AND state = 'pending'",
                 [(e,) for e in event_ids],
             )
@@ -142,7 +121,7 @@ class CalendarState:
 
     def validators(self, feed: str) -> tuple[Validators, bytes | None]:
         """The last good answer's validators and body (for a conditional request)."""
-        row = self._db.execute(
+        row = self._db.connection.execute(
             "SELECT etag, last_modified, body FROM calendar_feeds WHERE feed = ?", (feed,)
         ).fetchone()
         if row is None or row[2] is None:
@@ -162,25 +141,26 @@ class CalendarState:
     ) -> None:
         """Remember a feed's read; a failed read keeps the last good body and validators."""
         stamp = timestamp(now)
-        with self.store.transaction():
-            self._db.execute(
+        sql = self._db.connection
+        with self._db.transaction():
+            sql.execute(
                 "INSERT INTO calendar_feeds (feed, label) VALUES (?, ?) "
                 "ON CONFLICT(feed) DO UPDATE SET label = excluded.label",
                 (feed, label),
             )
             if error is not None:
-                self._db.execute(
+                sql.execute(
                     "UPDATE calendar_feeds SET last_read = ?, error = ? WHERE feed = ?",
                     (stamp, error, feed),
                 )
                 return
-            self._db.execute(
+            sql.execute(
                 "UPDATE calendar_feeds SET last_read = ?, last_ok = ?, error = NULL, "
                 "bookings = ? WHERE feed = ?",
                 (stamp, stamp, bookings, feed),
             )
             if body is not None and validators is not None:
-                self._db.execute(
+                sql.execute(
                     "UPDATE calendar_feeds SET etag = ?, last_modified = ?, body = ? "
                     "WHERE feed = ?",
                     (validators.etag, validators.last_modified, body, feed),
@@ -188,15 +168,15 @@ class CalendarState:
 
     def feeds(self, wanted: Mapping[str, str] | None = None) -> list[FeedStatus]:
         """Each feed's last read; ``wanted`` (id -> label) limits and orders them."""
-        rows = self._db.execute(
+        rows = self._db.connection.execute(
             "SELECT feed, label, last_read, last_ok, error, bookings FROM calendar_feeds"
         ).fetchall()
         found = {
             str(r[0]): FeedStatus(
                 str(r[0]),
                 str(r[1]),
-                _dt(r[2]) if r[2] else None,
-                _dt(r[3]) if r[3] else None,
+                parse_timestamp(r[2]) if r[2] else None,
+                parse_timestamp(r[3]) if r[3] else None,
                 r[4],
                 r[5],
             )
