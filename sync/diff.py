@@ -21,6 +21,7 @@ from sync.backends.base import (
     TabContent,
     WritePlan,
 )
+from sync.backends.looks import kind_of
 
 
 def plan(
@@ -118,17 +119,9 @@ def _same_row(have: Sequence[object], want: Sequence[Value], numbers_are_dates: 
     for i in range(width):
         old = have[i] if i < len(have) else None
         new = want[i] if i < len(want) else None
-        if not same(old, new, _kind(new), numbers_are_dates):
+        if not same(old, new, kind_of(new), numbers_are_dates):
             return False
     return True
-
-
-def _kind(value: Value) -> CellKind:
-    if isinstance(value, date):
-        return "date"
-    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-        return "number"
-    return "text"
 
 
 def _at(row: Sequence[object], col: int) -> object:

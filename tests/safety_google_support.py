@@ -27,7 +27,7 @@ from rules.tabs import column_letter
 from rules.values import is_blank, key, text
 from sync.backends.base import WritePlan
 from sync.backends.google import GoogleBackend
-from sync.backends.retry import RetryPolicy
+from sync.backends.google.client import RetryPolicy
 from sync.config import Config
 from sync.store import Store
 from sync.store.alerts import AlertKeys

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from sync.backends.retry import RetryPolicy
+from sync.backends.google.client import RetryPolicy
 from sync.calendar.feeds import FeedSource, Validators, read_feed
 from tests.calendar_support import calendar, feed_server, vevent
 

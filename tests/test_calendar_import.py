@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 from sync.alerts import deliver
-from sync.backends.retry import RetryPolicy
+from sync.backends.google.client import RetryPolicy
 from sync.calendar.importer import CalendarImport
 from sync.config import Config
 from sync.cycle import CycleReport, run_cycle

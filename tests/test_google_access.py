@@ -27,7 +27,7 @@ from sync.backends.google import (
     load_service_account,
     spreadsheet_key,
 )
-from sync.backends.retry import RetryPolicy
+from sync.backends.google.client import RetryPolicy
 from sync.cli import cli
 from sync.config import ConfigError, parse
 from tests.sheetsfake import FakeSheets, Fault

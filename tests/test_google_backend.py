@@ -31,7 +31,7 @@ from sync.backends.google import (
     encode_body,
     encoded_blocks,
 )
-from sync.backends.retry import RetryPolicy
+from sync.backends.google.client import RetryPolicy
 from sync.cycle import CycleReport, run_cycle
 
 # The contract suite's sample practice, so both backends are tried on the same rows.
@@ -594,7 +594,7 @@ def test_a_fill_on_the_last_row_of_a_grid_with_no_spare_rows_is_written(
     fake: FakeSheets,
 ) -> None:
     # The write asks Google for the filled rows and their neighbours as they are right
-    # after it (see sync/backends/landed.py): never for a row past the grid, which would
+    # after it (see sync/backends/google/landing.py): never for a row past the grid, which would
     # fail the whole write.
     sessions = [*SESSIONS, [date(2026, 11, 20), "Ann Lee", None, "Attended"]]
     sheets = {"Clients": CLIENTS, "Packages": PACKAGES, "Sessions": sessions}

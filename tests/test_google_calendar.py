@@ -13,7 +13,7 @@ import pytest
 from rules.values import serial_to_date
 from sync.backends.base import WorkbookUnavailable
 from sync.backends.google import GoogleBackend
-from sync.backends.retry import RetryPolicy
+from sync.backends.google.client import RetryPolicy
 from sync.calendar.importer import CalendarImport
 from sync.config import Config
 from sync.cycle import CycleReport, run_cycle

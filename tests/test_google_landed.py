@@ -5,7 +5,7 @@ from __future__ import annotations
 from rules.model import Table
 from sync.backends.base import CellChange
 from sync.backends.google import GoogleBackend
-from sync.backends.landed import Landing, Restore, column_map, judge, judge_columns
+from sync.backends.google.landing import Landing, Restore, column_map, judge, judge_columns
 from sync.cycle import run_cycle
 from tests.contract.test_contract import CONFIG, NOW
 from tests.sheetsfake import GOOGLE_BASE_URL, FakeSheets

@@ -15,7 +15,7 @@ import pytest
 
 from sync.backends.base import WorkbookUnavailable
 from sync.backends.google import GoogleBackend
-from sync.backends.retry import RetryPolicy, SheetsUnreachable, retry_after
+from sync.backends.google.client import RetryPolicy, SheetsUnreachable, retry_after
 from sync.config import Config
 from sync.cycle import CycleReport, run_cycle
 from tests.sheetsfake import GOOGLE_BASE_URL, FakeSheets

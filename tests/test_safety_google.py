@@ -42,7 +42,7 @@ from pathlib import Path
 from rules.values import date_to_serial
 from sync.backends.base import WorkbookUnavailable
 from sync.backends.google import GoogleBackend
-from sync.backends.retry import RetryPolicy
+from sync.backends.google.client import RetryPolicy
 from sync.cycle import run_cycle
 from sync.service import Parts, sync_once
 from tests.fakesender import RecordingSender
@@ -256,7 +256,7 @@ def test_edits_in_the_round_trip_before_the_write_never_cost_a_typed_value() -> 
     and before the write arrives (one round trip) is not seen before writing. The write's
     own answer shows the filled rows and each header as they are right after it: input
     cells that landed on another row or column are put back in the same cycle (see
-    sync/backends/landed.py). What is left on a wrong row are computed cells, which the
+    sync/backends/google/landing.py). What is left on a wrong row are computed cells, which the
     next cycle puts right."""
     races = [race(seed, "verification") for seed in range(1, RACES_BEFORE_WRITE + 1)]
     figures = race_figures(races)

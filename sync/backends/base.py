@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from rules.model import Table, Value
-from rules.schema import CellKind, Tab
-from rules.values import key
+from rules.schema import PACKAGES, SESSIONS, CellKind, Tab
+from rules.values import key, text
 from sync.errors import EXIT_WORKBOOK, CreditsheetError
 
 
@@ -83,6 +83,28 @@ def is_id_fill(change: CellChange, tab: str) -> bool:
     new packages past every ID already named) and stay Invalid until a person fixes them.
     """
     return change.input_fill and key(change.tab) == key(tab) and change.column == "Package ID"
+
+
+class WithheldIds:
+    """New packages' IDs a write leaves unwritten, and what goes with them (see
+    :func:`is_id_fill`): the rule is decided here once; each backend tells it which
+    Packages ID fills it could not write, and asks it which other cells to leave out."""
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+
+    def withhold(self, change: CellChange) -> None:
+        """Note that ``change`` is left unwritten: a new package's ID withholds its sessions'."""
+        if is_id_fill(change, PACKAGES.name):
+            self.ids.add(key(text(change.new)))
+
+    def holds_back(self, change: CellChange) -> bool:
+        """A session's fill of a withheld ID: left unwritten too."""
+        return is_id_fill(change, SESSIONS.name) and key(text(change.new)) in self.ids
+
+    def holds_back_appended(self, value: Value, kind: CellKind) -> bool:
+        """A cell of an appended row naming a withheld ID: left out too."""
+        return bool(self.ids) and kind == "text" and key(text(value)) in self.ids
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,16 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
-from decimal import Decimal
 
 from rules.model import Value
 from rules.schema import CellKind, Column
 from rules.values import is_blank, key, text
 from sync.backends.base import Layout, WorkbookUnavailable
-
-#: The fill of the header cells ``init`` writes.
-HEADER_FILL = "#EFEFEF"
+from sync.backends.looks import kind_of
 
 
 @dataclass(frozen=True)
@@ -107,14 +103,6 @@ def width(column: Column) -> int:
     if column.name == "Progress":
         return 20
     return max(12, len(column.name) + 4)
-
-
-def kind_of(value: object) -> CellKind:
-    if isinstance(value, date | datetime):
-        return "date"
-    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-        return "number"
-    return "text"
 
 
 def plan_setup(layout: Layout, found: Mapping[str, TabFound]) -> SetupPlan:

@@ -2,7 +2,7 @@
 
 An address is fetched with a timeout, redirects followed, a conditional request
 (``If-None-Match`` / ``If-Modified-Since`` from the last answer) and the same
-bounded retry as the Sheets client (:class:`sync.backends.retry.RetryPolicy`).
+bounded retry as the Sheets client (:class:`sync.backends.google.client.RetryPolicy`).
 Feed addresses are secrets (they grant read access to a calendar): whatever this
 module says about a feed (logs, errors, ``label``) names only its host.
 """
@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from sync.backends.retry import RETRY_STATUSES, RetryPolicy, retry_after
+from sync.backends.google.client import RETRY_STATUSES, RetryPolicy, retry_after
 from sync.errors import CreditsheetError
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ import requests
 from rules.model import Table
 from rules.values import is_blank, key, text
 from sync.backends.base import WriteOutcome
-from sync.backends.retry import RetryPolicy
+from sync.backends.google.client import RetryPolicy
 from sync.calendar.feeds import FeedRead, FeedSource, read_feed
 from sync.calendar.match import ClientRef
 from sync.calendar.parse import Booking, ParseError, bookings

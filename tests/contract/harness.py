@@ -21,7 +21,7 @@ from rules.tabs import column_letter
 from rules.values import serial_to_date
 from sync.backends.base import Backend
 from sync.backends.google import GoogleBackend
-from sync.backends.retry import RetryPolicy
+from sync.backends.google.client import RetryPolicy
 from sync.backends.xlsx import XlsxBackend
 from tests.sheetsfake import GOOGLE_BASE_URL, CellView, FakeSheets
 

@@ -13,6 +13,7 @@ import re
 
 from lxml import etree
 
+from sync.backends.looks import DATE_PATTERN
 from sync.backends.xlsx.package import (
     MAIN_NS,
     STYLES_TYPE,
@@ -23,7 +24,7 @@ from sync.backends.xlsx.package import (
     local,
 )
 
-DATE_FORMAT = "yyyy-mm-dd"
+DATE_FORMAT = DATE_PATTERN
 #: Excel's built-in number formats that show dates or times.
 _BUILTIN_DATES = {*range(14, 23), *range(27, 37), 45, 46, 47, *range(50, 59)}
 #: What in a format code is not a date token: quoted text, escapes, [colors] and [$-locales].

@@ -28,12 +28,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from rules.model import Table
-from rules.schema import PACKAGES, SESSIONS
 from rules.tabs import column_letter
 from rules.values import is_blank, key, text
-from sync.backends.base import CellChange, is_id_fill
+from sync.backends.base import CellChange, WithheldIds
+from sync.backends.google.cells import effective
 
 Rows = Mapping[int, Sequence[object]]  # 1-based sheet row -> its cells as the values API gives
 
@@ -108,7 +109,7 @@ def judge(
         by_row.setdefault((change.tab, change.row), []).append(change)
     landing = Landing()
     finders: dict[tuple[str, frozenset[int]], _Finder] = {}
-    taken_back: set[str] = set()
+    taken_back = WithheldIds()
     # First the rows each moved row can be; then, where several read alike, the one as
     # far away as the rows that could be told apart moved (an insert or a delete moves
     # every row below it by the same count).
@@ -150,16 +151,13 @@ def judge(
                 value = None
                 landing.unknown.append(f"{tab}!{column_letter(change.col)}{row}")
             landing.restore.append(Restore(tab, row, change.col, value))
-            if is_id_fill(change, PACKAGES.name):
-                taken_back.add(key(text(change.new)))
-    if taken_back:
+            taken_back.withhold(change)
+    if taken_back.ids:
         moved = set(landing.moved)
         landing.restore += [
             Restore(c.tab, c.row, c.col, None)
             for c in fills
-            if is_id_fill(c, SESSIONS.name)
-            and key(text(c.new)) in taken_back
-            and (c.tab, c.row) not in moved
+            if taken_back.holds_back(c) and (c.tab, c.row) not in moved
         ]
     return landing
 
@@ -287,4 +285,18 @@ def trimmed(row: Sequence[object]) -> list[object]:
     out = [cell_at(row, i) for i in range(len(row))]
     while out and out[-1] is None:
         out.pop()
+    return out
+
+
+def landed_rows(answer: Mapping[str, Any]) -> dict[str, dict[int, list[object]]]:
+    """Per tab title, 1-based row -> its effective values, from a batchUpdate's answer."""
+    out: dict[str, dict[int, list[object]]] = {}
+    for sheet in (answer.get("updatedSpreadsheet") or {}).get("sheets") or []:
+        title = str((sheet.get("properties") or {}).get("title", ""))
+        rows = out.setdefault(title, {})
+        for data in sheet.get("data") or []:
+            first, left = int(data.get("startRow") or 0), int(data.get("startColumn") or 0)
+            for i, row in enumerate(data.get("rowData") or []):
+                values = [effective(cell) for cell in row.get("values") or []]
+                rows[first + i + 1] = [None] * left + values
     return out
