@@ -442,11 +442,12 @@ def test_a_shared_formula_keeps_working_when_its_first_cell_is_overwritten(
     assert b'<c r="F4"' in xml and b"<v>7</v>" not in xml
 
 
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["plain", "byte-order-mark"])
 def test_a_workbook_whose_parts_use_a_namespace_prefix_is_written_with_it(
-    tmp_path: Path,
+    tmp_path: Path, bom: bytes
 ) -> None:
     # Some programs write <x:worksheet xmlns:x="..."><x:sheetData>...; an empty tab
-    # as <x:sheetData/>.
+    # as <x:sheetData/>; ClosedXML puts a byte-order mark before the declaration.
     path = tmp_path / "practice.xlsx"
     practice(path)
     out = io.BytesIO()
@@ -456,7 +457,7 @@ def test_a_workbook_whose_parts_use_a_namespace_prefix_is_written_with_it(
             body = source.read(item.filename)
             if item.filename.startswith("xl/worksheets/sheet") or item.filename == "xl/styles.xml":
                 body = re.sub(rb"<(/?)([A-Za-z]\w*)([\s/>])", rb"<\1x:\2\3", body)
-                body = body.replace(main, main.replace(b"xmlns=", b"xmlns:x="))
+                body = bom + body.replace(main, main.replace(b"xmlns=", b"xmlns:x="))
             if item.filename == sheet_part(path, "Notes"):
                 body = re.sub(
                     rb"<x:sheetData>.*</x:sheetData>", b"<x:sheetData/>", body, flags=re.S

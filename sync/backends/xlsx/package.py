@@ -381,6 +381,7 @@ _XML_DECL = re.compile(rb"^\s*<\?xml[^>]*\?>\s*")
 
 def root_prefix(data: bytes) -> bytes:
     """The namespace prefix of a part's root element (``b"x:"`` or ``b""``)."""
-    body = _XML_DECL.sub(b"", data[:4096], count=1)
+    # Some programs (ClosedXML) write a byte-order mark before the declaration.
+    body = _XML_DECL.sub(b"", data[:4096].removeprefix(b"\xef\xbb\xbf"), count=1)
     found = re.match(rb"\s*(?:<!--.*?-->\s*)*<([A-Za-z_][\w.-]*:)?[A-Za-z_]", body, re.S)
     return found.group(1) or b"" if found else b""
