@@ -14,11 +14,9 @@ issues balance tokens after ``gather`` and asks whether to stop before
 
 from __future__ import annotations
 
-import gc
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -30,6 +28,7 @@ from rules.model import Event, Result, RowProblem, Table
 from rules.schema import PackageStatus, SessionStatus
 from sync.backends.base import Backend, Snapshot, WriteOutcome, WritePlan
 from sync.calendar.rows import with_bookings
+from sync.collector import collector_paused
 from sync.config import Config
 from sync.diff import plan as make_plan
 
@@ -108,24 +107,6 @@ class CleanMemo:
 
     key: tuple[object, ...] | None = None
     result: Result | None = None
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while the rules work a workbook out.
-
-    Parsing and deciding allocate a few objects per cell and free nothing until the
-    cycle ends, so every automatic collection walks the whole heap (the workbook as
-    read included) and finds nothing to free: about a third of the rules' CPU at 100k
-    sessions. The collector is back on (if it was) as soon as they are done.
-    """
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 def today_in(now: datetime, zone: str | None) -> date:

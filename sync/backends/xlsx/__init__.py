@@ -54,7 +54,7 @@ from sync.backends.xlsx.sheet import (
     is_frozen,
 )
 from sync.backends.xlsx.styles import Styles
-from sync.cycle import collector_paused
+from sync.collector import collector_paused
 
 log = logging.getLogger(__name__)
 
