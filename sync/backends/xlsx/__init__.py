@@ -129,7 +129,7 @@ class XlsxBackend:
         self, version: FileVersion, package: Package, entries: list[Any], styles: Styles
     ) -> Snapshot:
         try:
-            book = CalamineWorkbook.from_filelike(io.BytesIO(version.data))
+            book = calamine_book(package, version.data)
             tables = {
                 meta.name: _table(meta.name, book.get_sheet_by_name(meta.name))
                 for meta in book.sheets_metadata
@@ -288,6 +288,18 @@ class XlsxBackend:
 
 
 # --- reading helpers ---------------------------------------------------------
+
+
+def calamine_book(package: Package, data: bytes) -> CalamineWorkbook:
+    """The workbook opened by python-calamine, which refuses or misreads some files
+    that Excel opens (a macro sheet, a tab's state written ``show``, styles outside
+    ``xl/styles.xml``): those it is handed a copy in the usual layout of."""
+    if not package.misplaced():
+        try:
+            return CalamineWorkbook.from_filelike(io.BytesIO(data))
+        except Exception:  # calamine raises several kinds; the copy is tried next
+            pass
+    return CalamineWorkbook.from_filelike(io.BytesIO(package.plain_copy()))
 
 
 def _table(title: str, sheet: Any) -> Table:
