@@ -42,17 +42,14 @@ from sync.backends.base import (
 )
 from sync.backends.setup import TabFound, plan_setup
 from sync.backends.xlsx.edit import WorkbookEdit
+from sync.backends.xlsx.elements import dropdown_columns, is_frozen
 from sync.backends.xlsx.package import (
     CT_NS,
     REL_NS,
     Package,
     Unreadable,
 )
-from sync.backends.xlsx.sheet import (
-    Sheet,
-    dropdown_columns,
-    is_frozen,
-)
+from sync.backends.xlsx.sheet import Sheet
 from sync.backends.xlsx.styles import Styles
 from sync.collector import collector_paused
 
