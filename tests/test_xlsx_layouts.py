@@ -211,3 +211,27 @@ def test_a_workbook_part_at_the_package_root_is_written_beside_its_own_parts(
     # handed them there, it must read the dates the sync wrote as dates.
     readable = with_parts(result, {"styles.xml": after["stylesheet.xml"]})
     assert_practice_synced(CalamineWorkbook.from_filelike(io.BytesIO(readable)))
+
+
+def test_a_part_that_declares_a_dtd_is_refused_in_plain_words(tmp_path: Path) -> None:
+    # Open XML forbids DTDs; an "XML bomb" is made of nested entities declared in one.
+    path = tmp_path / "practice.xlsx"
+    own_workbook(path)
+    dtd = b'<!DOCTYPE bomb [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+
+    def declare(name: str, body: bytes) -> bytes:
+        if name != "xl/worksheets/sheet1.xml":
+            return body
+        body = body.replace(b"<worksheet", dtd + b"<worksheet", 1)
+        return body.replace(b"<t>Jan</t>", b"<t>&b;</t>")
+
+    rezip(path, declare)
+    before = path.read_bytes()
+    run = take_through(path.name, path, tmp_path / "synced")
+    assert run.codes == [3]
+    assert run.errors[0].strip() == (
+        "Error: practice.xlsx cannot be read: its part xl/worksheets/sheet1.xml declares a "
+        "document type (DTD), which Excel does not allow in a workbook: open it in "
+        "LibreOffice and save it again as .xlsx"
+    )
+    assert run.after == before

@@ -133,9 +133,7 @@ class XlsxBackend:
                 if meta.typ == SheetTypeEnum.WorkSheet
             }
         except Exception:  # calamine raises several kinds for a broken file
-            raise self._unreadable(
-                "its cells cannot be read (the file is damaged, or not an xlsx workbook)"
-            ) from None
+            raise self._unreadable(self._why_cells_unreadable(package)) from None
         try:
             fills = _read_fills(package, entries, tables, styles, version.parts)
         except Unreadable as err:
@@ -148,6 +146,19 @@ class XlsxBackend:
             digest=version.digest,
         )
         return self._last
+
+    @staticmethod
+    def _why_cells_unreadable(package: Package) -> str:
+        try:
+            part = package.with_dtd()
+        except Exception:  # a part that cannot even be unpacked: the file is damaged
+            part = None
+        if part is not None:
+            return (
+                f"its part {part} declares a document type (DTD), which Excel does not "
+                "allow in a workbook: open it in LibreOffice and save it again as .xlsx"
+            )
+        return "its cells cannot be read (the file is damaged, or not an xlsx workbook)"
 
     def _version(self) -> FileVersion:
         try:

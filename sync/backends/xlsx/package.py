@@ -343,6 +343,16 @@ class Package:
             )
         return out
 
+    def with_dtd(self) -> str | None:
+        """The first XML part that declares a document type (DTD), which Open XML
+        forbids and Excel refuses: it is how an "XML bomb" swells when read."""
+        for info in self.infos:
+            if info.filename.lower().endswith((".xml", ".rels")) and not info.is_dir():
+                with self.zip.open(info) as part:
+                    if b"<!DOCTYPE" in part.read(4096):
+                        return info.filename
+        return None
+
     def misplaced(self) -> dict[str, str]:
         """The styles and shared strings parts a plain reader would not find, by the
         name it looks for: it takes them at fixed names beside the workbook part
