@@ -49,6 +49,8 @@ from lxml import etree
 from python_calamine import CalamineWorkbook, SheetTypeEnum
 
 from rules.schema import DASHBOARD, TABS
+from sync.backends.xlsx import calamine_book
+from sync.backends.xlsx.package import Package as XlsxPackage
 from sync.cli import cli
 from tests import libreoffice
 from tests.xlsxcheck import OFFICE_DOCUMENT, Package, check, local
@@ -268,13 +270,20 @@ def calamine_values(data: bytes) -> dict[str, list[list[Any]]] | str:
         return f"unreadable: {err}"
 
 
-def openpyxl_values(data: bytes) -> dict[str, list[tuple[Any, ...]]] | str:
+def openpyxl_values(data: bytes) -> dict[str, list[tuple[int, int, Any]]] | str:
+    """Each sheet's cells that hold a value, as (row, column, value) in order: a sheet's
+    grid may reach the last row and column (a program that styles a whole sheet writes
+    empty cells out to XFD1048576), and listing every cell of it takes terabytes."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             book = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
         return {
-            sheet.title: list(sheet.iter_rows(values_only=True))
+            sheet.title: sorted(
+                (row, col, cell.value)
+                for (row, col), cell in sheet._cells.items()
+                if cell.value is not None
+            )
             for sheet in book.worksheets
             if sheet.title.strip().lower() not in OWN_TABS
         }
@@ -283,8 +292,10 @@ def openpyxl_values(data: bytes) -> dict[str, list[tuple[Any, ...]]] | str:
 
 
 def computed(data: bytes) -> dict[str, list[list[Any]]]:
-    """The demo tabs' rows as the sync left them (IDs, balances, statuses, notes)."""
-    book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    """The demo tabs' rows as the sync left them (IDs, balances, statuses, notes), read
+    by calamine as the sync reads them (a file calamine refuses or misreads, such as
+    one holding a macro sheet, in a copy of the usual layout)."""
+    book = calamine_book(XlsxPackage(data), data)
     names = {m.name.strip().lower(): m.name for m in book.sheets_metadata}
     tabs = {}
     for tab in ("Clients", "Packages", "Sessions"):

@@ -8,6 +8,7 @@ a text file named .xlsx, broken XML) and one saved with a password. The tests
 never run this script: they read the files it made.
 
     python tests/corpus/build.py tests/corpus --vba vbaProject.bin
+    python tests/corpus/build.py tests/corpus --only openpyxl-styled-to-the-last-cell.xlsx
 
 needs a Python with ``xlsxwriter``, ``openpyxl``, ``pyexcelerate`` and
 ``msoffcrypto-tool``; ``node`` with the npm packages ``exceljs`` and ``xlsx`` on
@@ -390,6 +391,34 @@ def openpyxl_book(path: Path) -> None:
     book.save(path)
 
 
+@builder("openpyxl-styled-to-the-last-cell.xlsx")
+def styled_to_the_edge(path: Path) -> None:
+    # As Gnumeric saves a sheet styled whole: empty styled cells out to XFD1048576, the
+    # dimension A1:XFD1048576. Saved by openpyxl, then its sheet part edited so.
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Data"
+    for row in ROWS[:3]:
+        sheet.append(row[:3])
+    made = io.BytesIO()
+    book.save(made)
+    edge = b"".join(
+        b'<row r="%d"><c r="XFC%d" s="0"/><c r="XFD%d" s="0"/></row>' % (r, r, r)
+        for r in (1048575, 1048576)
+    )
+    with zipfile.ZipFile(made) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(
+                    b'<dimension ref="A1:C3"/>', b'<dimension ref="A1:XFD1048576"/>'
+                )
+                data = data.replace(b"</sheetData>", edge + b"</sheetData>")
+            z.writestr(item, data)
+
+
 @builder("pyexcelerate-plain.xlsx")
 def pyexcelerate_book(path: Path) -> None:
     from pyexcelerate import Workbook
@@ -553,10 +582,16 @@ def main() -> None:
     global VBA
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("out", type=Path)
-    parser.add_argument("--vba", type=Path, required=True)
+    parser.add_argument("--vba", type=Path)
+    parser.add_argument("--only", help="make only this one file (by its name)")
     args = parser.parse_args()
-    VBA = args.vba
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.only:
+        BUILDERS[args.only](args.out / args.only)
+        return
+    if args.vba is None:
+        parser.error("--vba is needed to make every file")
+    VBA = args.vba
     for name, build in BUILDERS.items():
         build(args.out / name)
     libreoffice(args.out)

@@ -42,17 +42,14 @@ from sync.backends.base import (
 )
 from sync.backends.setup import TabFound, plan_setup
 from sync.backends.xlsx.edit import WorkbookEdit
+from sync.backends.xlsx.elements import dropdown_columns, is_frozen
 from sync.backends.xlsx.package import (
     CT_NS,
     REL_NS,
     Package,
     Unreadable,
 )
-from sync.backends.xlsx.sheet import (
-    Sheet,
-    dropdown_columns,
-    is_frozen,
-)
+from sync.backends.xlsx.sheet import Sheet
 from sync.backends.xlsx.styles import Styles
 from sync.collector import collector_paused
 
@@ -129,16 +126,14 @@ class XlsxBackend:
         self, version: FileVersion, package: Package, entries: list[Any], styles: Styles
     ) -> Snapshot:
         try:
-            book = CalamineWorkbook.from_filelike(io.BytesIO(version.data))
+            book = calamine_book(package, version.data)
             tables = {
                 meta.name: _table(meta.name, book.get_sheet_by_name(meta.name))
                 for meta in book.sheets_metadata
                 if meta.typ == SheetTypeEnum.WorkSheet
             }
         except Exception:  # calamine raises several kinds for a broken file
-            raise self._unreadable(
-                "its cells cannot be read (the file is damaged, or not an xlsx workbook)"
-            ) from None
+            raise self._unreadable(self._why_cells_unreadable(package)) from None
         try:
             fills = _read_fills(package, entries, tables, styles, version.parts)
         except Unreadable as err:
@@ -151,6 +146,19 @@ class XlsxBackend:
             digest=version.digest,
         )
         return self._last
+
+    @staticmethod
+    def _why_cells_unreadable(package: Package) -> str:
+        try:
+            part = package.with_dtd()
+        except Exception:  # a part that cannot even be unpacked: the file is damaged
+            part = None
+        if part is not None:
+            return (
+                f"its part {part} declares a document type (DTD), which Excel does not "
+                "allow in a workbook: open it in LibreOffice and save it again as .xlsx"
+            )
+        return "its cells cannot be read (the file is damaged, or not an xlsx workbook)"
 
     def _version(self) -> FileVersion:
         try:
@@ -288,6 +296,18 @@ class XlsxBackend:
 
 
 # --- reading helpers ---------------------------------------------------------
+
+
+def calamine_book(package: Package, data: bytes) -> CalamineWorkbook:
+    """The workbook opened by python-calamine, which refuses or misreads some files
+    that Excel opens (a macro sheet, a tab's state written ``show``, styles outside
+    ``xl/styles.xml``): those it is handed a copy in the usual layout of."""
+    if not package.misplaced():
+        try:
+            return CalamineWorkbook.from_filelike(io.BytesIO(data))
+        except Exception:  # calamine raises several kinds; the copy is tried next
+            pass
+    return CalamineWorkbook.from_filelike(io.BytesIO(package.plain_copy()))
 
 
 def _table(title: str, sheet: Any) -> Table:

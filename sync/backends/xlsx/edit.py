@@ -23,6 +23,13 @@ from sync.backends.base import (
 from sync.backends.looks import DASHBOARD_WIDTHS, HEADER_FILL, kind_of
 from sync.backends.setup import SetupPlan, TabSetup
 from sync.backends.xlsx.cells import Writer, escape_attr, escape_text
+from sync.backends.xlsx.elements import (
+    add_dropdowns,
+    custom_width,
+    freeze_header,
+    replace_rows,
+    set_widths,
+)
 from sync.backends.xlsx.package import (
     WORKSHEET_TYPE,
     Package,
@@ -37,13 +44,8 @@ from sync.backends.xlsx.sheet import (
     Cell,
     Edit,
     Sheet,
-    add_dropdowns,
-    custom_width,
-    freeze_header,
     grow_dimension,
     ranges,
-    replace_rows,
-    set_widths,
     split_ref,
 )
 from sync.backends.xlsx.styles import Styles

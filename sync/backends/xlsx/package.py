@@ -343,6 +343,61 @@ class Package:
             )
         return out
 
+    def with_dtd(self) -> str | None:
+        """The first XML part that declares a document type (DTD), which Open XML
+        forbids and Excel refuses: it is how an "XML bomb" swells when read."""
+        for info in self.infos:
+            if info.filename.lower().endswith((".xml", ".rels")) and not info.is_dir():
+                with self.zip.open(info) as part:
+                    if b"<!DOCTYPE" in part.read(4096):
+                        return info.filename
+        return None
+
+    def misplaced(self) -> dict[str, str]:
+        """The styles and shared strings parts a plain reader would not find, by the
+        name it looks for: it takes them at fixed names beside the workbook part
+        (``xl/styles.xml``), where the relationships may point elsewhere (a workbook
+        at the package root with its styles in ``stylesheet.xml``)."""
+        folder = posixpath.dirname(self.workbook_part)
+        out = {}
+        for kind, name in (("styles", "styles.xml"), ("sharedStrings", "sharedStrings.xml")):
+            found = self.related(self.workbook_part, kind)
+            part = self.find(found[0]) if found else None
+            fixed = posixpath.join(folder, name)
+            if part is not None and part != fixed:
+                out[fixed] = part
+        return out
+
+    def plain_copy(self) -> bytes:
+        """The package as a reader that knows only the usual layout can read it: its
+        workbook part lists only the worksheets, each tab's state in the standard words
+        (some programs write ``state="show"``), its styles and shared strings also at
+        the names such a reader looks for (see :meth:`misplaced`), every other part as
+        it is. Only for reading: nothing of it is ever written back."""
+        workbook = parse_xml(self.read(self.workbook_part), self.workbook_part)
+        worksheets = {
+            rid for rid, typ, _ in self.rels(self.workbook_part) if typ.endswith("/worksheet")
+        }
+        sheets = child(workbook, "sheets")
+        if sheets is not None:
+            for sheet in children(sheets, "sheet"):
+                rid = next((v for k, v in sheet.attrib.items() if local(k) == "id"), "")
+                if rid not in worksheets:
+                    sheets.remove(sheet)
+                elif sheet.get("state") not in (None, "visible", "hidden", "veryHidden"):
+                    sheet.set("state", "visible")
+        aliases = self.misplaced()
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED, allowZip64=True) as out:
+            for info in self.infos:
+                if info.filename == self.workbook_part:
+                    out.writestr(info.filename, to_bytes(workbook))
+                elif not info.is_dir() and info.filename not in aliases:
+                    out.writestr(info.filename, self.read(info.filename))
+            for fixed, part in aliases.items():
+                out.writestr(fixed, self.read(part))
+        return buffer.getvalue()
+
     def date1904(self) -> bool:
         pr = child(self.workbook, "workbookPr")
         return pr is not None and str(pr.get("date1904", "")).lower() in ("1", "true")

@@ -18,7 +18,6 @@ from sync.backends.xlsx.package import (
     MAIN_NS,
     STYLES_TYPE,
     Package,
-    Unreadable,
     child,
     children,
     local,
@@ -39,6 +38,18 @@ _MINIMAL = (
     '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs><cellStyles '
     'count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
 )
+
+#: Excel's defaults for the sections every style refers to, by section: its items.
+_ITEMS = {"fonts": "font", "fills": "fill", "borders": "border", "cellXfs": "xf"}
+_DEFAULTS = {
+    "fonts": ['<font xmlns="{ns}"><sz val="11"/><name val="Calibri"/></font>'],
+    "fills": [
+        '<fill xmlns="{ns}"><patternFill patternType="none"/></fill>',
+        '<fill xmlns="{ns}"><patternFill patternType="gray125"/></fill>',
+    ],
+    "borders": ['<border xmlns="{ns}"><left/><right/><top/><bottom/><diagonal/></border>'],
+    "cellXfs": ['<xf xmlns="{ns}" numFmtId="0" fontId="0" fillId="0" borderId="0"/>'],
+}
 
 #: The order of a stylesheet's children (CT_Stylesheet).
 _ORDER = (
@@ -88,8 +99,10 @@ class Styles:
         self.root = package.tree(part)
         self.ns = etree.QName(self.root).namespace or MAIN_NS
         self.dirty = False
-        self.xfs = self._section("cellXfs")
+        self.fonts = self._section("fonts")
         self.fills = self._section("fills")
+        self._section("borders")
+        self.xfs = self._section("cellXfs")
         self.colors = [_fill_color(f) for f in children(self.fills, "fill")]
         self._xf_index: dict[bytes, int] | None = None
         self._fill_index: dict[str | None, int] = {}
@@ -98,19 +111,18 @@ class Styles:
         self._derived: dict[tuple[int, bool, str | None, bool, bool], int] = {}
 
     def _section(self, name: str) -> etree._Element:
+        """A stylesheet section, given Excel's defaults when it is missing or empty
+        (a writer may leave the stylesheet empty: ``<styleSheet/>``)."""
         found = child(self.root, name)
         if found is None:
             found = etree.Element(f"{{{self.ns}}}{name}")
             self._insert(found)
-            if name == "cellXfs":
-                xf = etree.SubElement(found, f"{{{self.ns}}}xf")
-                for attr in ("numFmtId", "fontId", "fillId", "borderId"):
-                    xf.set(attr, "0")
-            if name == "fills":
-                for kind in ("none", "gray125"):
-                    fill = etree.SubElement(found, f"{{{self.ns}}}fill")
-                    etree.SubElement(fill, f"{{{self.ns}}}patternFill").set("patternType", kind)
-            found.set("count", str(len(found)))
+            self.dirty = True
+        item = _ITEMS[name]
+        if not children(found, item):
+            for default in _DEFAULTS[name]:
+                found.append(etree.fromstring(default.format(ns=self.ns)))
+            found.set("count", str(len(children(found, item))))
             self.dirty = True
         return found
 
@@ -234,9 +246,7 @@ class Styles:
         return out
 
     def _bold_font(self, font: int) -> int:
-        fonts = child(self.root, "fonts")
-        if fonts is None:
-            raise Unreadable("its styles part has no fonts")
+        fonts = self.fonts
         items = children(fonts, "font")
         base = items[font] if 0 <= font < len(items) else items[0]
         if child(base, "b") is not None:
