@@ -16,8 +16,9 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, cast
 
+from isal import isal_zlib
 from lxml import etree
 
 REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -28,6 +29,8 @@ OFFICE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationship
 STRICT_REL = "http://purl.oclc.org/ooxml/officeDocument/relationships"
 WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 STYLES_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
+#: ISA-L's error for a broken deflate stream (its type stubs declare it as an instance).
+_BROKEN_DEFLATE = cast("type[Exception]", isal_zlib.error)
 
 
 class Unreadable(Exception):
@@ -112,10 +115,21 @@ class Package:
             return self.changed[found]
         if found in self.cache:
             return self.cache[found]
+        damaged = Unreadable(f"it is damaged (its part {found} cannot be unpacked)")
+        info = self.zip.getinfo(found)
+        raw = self._stored(info) if info.compress_type == zipfile.ZIP_DEFLATED else None
+        if raw is None:
+            try:
+                return self.zip.read(found)
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
+                raise damaged from None
         try:
-            return self.zip.read(found)
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
-            raise Unreadable(f"it is damaged (its part {found} cannot be unpacked)") from None
+            data = isal_zlib.decompress(raw, -15, max(info.file_size, 1))
+        except _BROKEN_DEFLATE:
+            raise damaged from None
+        if len(data) != info.file_size or isal_zlib.crc32(data) != info.CRC:
+            raise damaged
+        return data
 
     def tree(self, name: str) -> etree._Element:
         """A small XML part as a tree, kept so edits accumulate; :meth:`touch` saves it."""
@@ -168,7 +182,10 @@ class Package:
                 kept.external_attr = info.external_attr
                 kept.create_system = info.create_system
                 kept.comment = info.comment
-                out.writestr(kept, data, compresslevel=_level(data))
+                if kept.compress_type == zipfile.ZIP_DEFLATED and len(data) > _LARGE:
+                    _pack(out, kept, [data])
+                else:
+                    out.writestr(kept, data, compresslevel=_level(data))
             for name in self.added:
                 if name in self.removed:
                     continue
@@ -186,8 +203,11 @@ class Package:
         entry.external_attr = info.external_attr
         entry.create_system = info.create_system
         entry.comment = info.comment
+        if entry.compress_type == zipfile.ZIP_DEFLATED:
+            _pack(out, entry, pieces)
+            return
         entry.file_size = size
-        level = 1 if size > 4 << 20 else 6
+        level = 1 if size > _LARGE else 6
         # The level a part is packed at: named compress_level from Python 3.13 on.
         name = "compress_level" if hasattr(zipfile.ZipInfo, "compress_level") else "_compresslevel"
         setattr(entry, name, level)
@@ -195,17 +215,24 @@ class Package:
             for piece in pieces:
                 target.write(piece)
 
-    def _copy_raw(self, out: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
-        """Copy an untouched part's compressed bytes as they are (no unpacking and
-        packing again); False when its entry is one this copy does not handle."""
+    def _stored(self, info: zipfile.ZipInfo) -> bytes | None:
+        """An entry's bytes as stored in the zip (packed, as they are); None for an
+        entry this reading does not handle (encrypted, or its header not where the
+        directory says)."""
         at = info.header_offset
         header = self.data[at : at + 30]
         if len(header) < 30 or header[:4] != b"PK\x03\x04" or info.flag_bits & 0x01:
-            return False
+            return None
         name_len, extra_len = struct.unpack("<HH", header[26:30])
         start = at + 30 + name_len + extra_len
         raw = self.data[start : start + info.compress_size]
-        if len(raw) != info.compress_size:
+        return raw if len(raw) == info.compress_size else None
+
+    def _copy_raw(self, out: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+        """Copy an untouched part's compressed bytes as they are (no unpacking and
+        packing again); False when its entry is one this copy does not handle."""
+        raw = self._stored(info)
+        if raw is None:
             return False
         entry = zipfile.ZipInfo(info.filename, info.date_time)
         entry.compress_type = info.compress_type
@@ -414,10 +441,43 @@ class Package:
         return pattern.format(n)
 
 
+#: A part this large (a big worksheet) is packed fast, a few per cent bigger.
+_LARGE = 4 << 20
+
+
 def _level(data: bytes) -> int:
-    """How hard to pack a part: a large worksheet fast (a few per cent bigger), the rest
-    as usual."""
-    return 1 if len(data) > 4 << 20 else 6
+    """How hard to pack a part: a large worksheet fast, the rest as usual."""
+    return 1 if len(data) > _LARGE else 6
+
+
+def _pack(out: zipfile.ZipFile, entry: zipfile.ZipInfo, pieces: list[bytes | memoryview]) -> None:
+    """Write a deflated entry from its pieces, packed with ISA-L, never joined in memory.
+
+    ISA-L's level 1 packs a large worksheet about three times faster than zlib's
+    fastest level, and a little smaller; its output is plain deflate, as every zip
+    reader expects. Only what is packed is held (a tenth of the part, or less).
+    """
+    packer = isal_zlib.compressobj(1, isal_zlib.DEFLATED, -15)
+    crc, size, packed = 0, 0, []
+    for piece in pieces:
+        crc = isal_zlib.crc32(piece, crc)
+        size += len(piece)
+        packed.append(packer.compress(piece))
+    packed.append(packer.flush())
+    entry.compress_type = zipfile.ZIP_DEFLATED
+    entry.flag_bits = entry.flag_bits & 0x0800  # sizes in the header; UTF-8 names
+    entry.CRC = crc
+    entry.file_size = size
+    entry.compress_size = sum(len(p) for p in packed)
+    fp = out.fp
+    assert fp is not None
+    entry.header_offset = fp.tell()
+    fp.write(entry.FileHeader(max(size, entry.compress_size) > zipfile.ZIP64_LIMIT))
+    for p in packed:
+        fp.write(p)
+    out.filelist.append(entry)
+    out.NameToInfo[entry.filename] = entry
+    out.start_dir = fp.tell()
 
 
 def resolve(folder: str, target: str) -> str:
