@@ -49,19 +49,23 @@ def plan(
         # Rows with any computed value to rewrite: where colors cannot be read,
         # a row's colors are written whenever anything in it is.
         changed_rows: set[int] | None = None
+        changed_order: list[int] = []
         for column, set_values in zip(tab.columns, differing, strict=True):
             col = tab.positions[column.name]
             colors = column.fills
             to_color: Collection[int] = ()
-            if colors is not None:
-                current = fills.get(col)
-                if current is None:
-                    if changed_rows is None:
-                        changed_rows = set().union(*differing)
-                    to_color = changed_rows
-                else:
-                    to_color = _differing_colors(current, colors)
-            for i in sorted(set_values.union(to_color)) if to_color else sorted(set_values):
+            current = fills.get(col) if colors is not None else None
+            if colors is None:
+                order = sorted(set_values)
+            elif current is None:
+                if changed_rows is None:
+                    changed_rows = set().union(*differing)
+                    changed_order = sorted(changed_rows)
+                to_color, order = changed_rows, changed_order  # set_values is among them
+            else:
+                to_color = _differing_colors(current, colors)
+                order = sorted(set_values.union(to_color))
+            for i in order:
                 cells.append(
                     CellChange(
                         tab.title,
@@ -169,6 +173,9 @@ def _differing(
             and list(map(type, have)) == list(map(type, want))
             and plain.issuperset(map(type, want))
         ):
+            continue
+        if have.count(None) == len(have):  # blank cells (a new column): all but blanks differ
+            out.update(i for i, new in enumerate(want, start) if new is not None)
             continue
         for i, (old, new) in enumerate(zip(have, want, strict=False), start):
             if not same(old, new, kind, numbers_are_dates):

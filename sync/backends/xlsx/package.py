@@ -74,6 +74,88 @@ class SheetEntry:
     position: int  # 0-based, in tab order
 
 
+class Packed:
+    """A part packed as it is made, so a large worksheet is never held whole unpacked.
+
+    Pieces are deflated (ISA-L, level 1) as they are added. The head of the part,
+    known only once the rest is made (its used range grows with what was written),
+    is packed last on its own and put in front: a deflate stream flushed to a byte
+    boundary (not final) followed by another stream is one valid deflate stream,
+    and the CRC of the whole is combined from the two.
+    """
+
+    def __init__(self) -> None:
+        self._packer = isal_zlib.compressobj(1, isal_zlib.DEFLATED, -15)
+        self.crc = 0
+        self.size = 0
+        self.chunks: list[bytes] = []
+
+    def add(self, piece: bytes | memoryview) -> None:
+        if not piece:
+            return
+        self.crc = isal_zlib.crc32(piece, self.crc)
+        self.size += len(piece)
+        packed = self._packer.compress(piece)
+        if packed:
+            self.chunks.append(packed)
+
+    def finish(self, head: bytes = b"") -> None:
+        """The last of the pieces was added; ``head`` goes before all of them."""
+        self.chunks.append(self._packer.flush())
+        if head:
+            packer = isal_zlib.compressobj(1, isal_zlib.DEFLATED, -15)
+            front = packer.compress(head) + packer.flush(isal_zlib.Z_SYNC_FLUSH)
+            self.crc = crc32_combine(isal_zlib.crc32(head), self.crc, self.size)
+            self.size += len(head)
+            self.chunks.insert(0, front)
+
+    @property
+    def compress_size(self) -> int:
+        return sum(len(c) for c in self.chunks)
+
+    def unpacked(self) -> bytes:
+        return isal_zlib.decompress(b"".join(self.chunks), -15, max(self.size, 1))
+
+
+def _gf2_times(matrix: list[int], vector: int) -> int:
+    total, i = 0, 0
+    while vector:
+        if vector & 1:
+            total ^= matrix[i]
+        vector >>= 1
+        i += 1
+    return total
+
+
+def _gf2_square(matrix: list[int]) -> list[int]:
+    return [_gf2_times(matrix, row) for row in matrix]
+
+
+def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
+    """The CRC-32 of A + B from the CRC-32 of A, that of B and B's length (zlib's
+    ``crc32_combine``, which Python's zlib does not offer): A's CRC is carried over
+    ``len2`` zero bytes by repeated squaring of the one-zero-bit operator."""
+    if len2 <= 0:
+        return crc1
+    odd = [0xEDB88320] + [1 << n for n in range(31)]  # one zero bit
+    even = _gf2_square(odd)  # two zero bits
+    odd = _gf2_square(even)  # four zero bits
+    while True:
+        even = _gf2_square(odd)  # the first square puts one zero byte
+        if len2 & 1:
+            crc1 = _gf2_times(even, crc1)
+        len2 >>= 1
+        if not len2:
+            break
+        odd = _gf2_square(even)
+        if len2 & 1:
+            crc1 = _gf2_times(odd, crc1)
+        len2 >>= 1
+        if not len2:
+            break
+    return crc1 ^ crc2
+
+
 class Package:
     def __init__(self, data: bytes) -> None:
         self.data = data
@@ -85,8 +167,8 @@ class Package:
         self.names = {i.filename for i in self.infos}
         self._lower = {n.lower(): n for n in self.names}
         self.changed: dict[str, bytes] = {}
-        #: Changed parts kept as the pieces they are joined from (large worksheets).
-        self.streamed: dict[str, list[bytes | memoryview]] = {}
+        #: Changed parts kept packed as they were made (large worksheets).
+        self.packed: dict[str, Packed] = {}
         #: Parts already unpacked, by zip name.
         self.cache: dict[str, bytes] = {}
         self.added: list[str] = []
@@ -109,8 +191,8 @@ class Package:
         found = self.find(name)
         if found is None:
             raise Unreadable(f"its part {name} is missing")
-        if found in self.streamed:
-            self.changed[found] = b"".join(self.streamed.pop(found))
+        if found in self.packed:
+            self.changed[found] = self.packed.pop(found).unpacked()
         if found in self.changed:
             return self.changed[found]
         if found in self.cache:
@@ -151,11 +233,11 @@ class Package:
         self.changed[found] = data
         self._trees.pop(found, None)
 
-    def set_pieces(self, name: str, pieces: list[bytes | memoryview]) -> None:
-        """A changed part given as pieces, written one after another by :meth:`save`."""
+    def set_packed(self, name: str, packed: Packed) -> None:
+        """A changed part already packed (see :class:`Packed`)."""
         found = self.find(name) or name
         self.changed.pop(found, None)
-        self.streamed[found] = pieces
+        self.packed[found] = packed
 
     def remove(self, name: str) -> None:
         found = self.find(name)
@@ -169,8 +251,8 @@ class Package:
             for info in self.infos:
                 if info.filename in self.removed:
                     continue
-                if info.filename in self.streamed:
-                    self._stream(out, info, self.streamed[info.filename])
+                if info.filename in self.packed:
+                    self._write_packed(out, info, self.packed[info.filename])
                     continue
                 data = self.changed.get(info.filename)
                 if data is None and self._copy_raw(out, info):
@@ -193,27 +275,12 @@ class Package:
                 new.compress_type = zipfile.ZIP_DEFLATED
                 out.writestr(new, self.changed[name], compresslevel=_level(self.changed[name]))
 
-    def _stream(
-        self, out: zipfile.ZipFile, info: zipfile.ZipInfo, pieces: list[bytes | memoryview]
-    ) -> None:
-        """Pack a part from its pieces as they come, never joining them in memory."""
-        size = sum(len(p) for p in pieces)
+    def _write_packed(self, out: zipfile.ZipFile, info: zipfile.ZipInfo, packed: Packed) -> None:
         entry = zipfile.ZipInfo(info.filename, info.date_time)
-        entry.compress_type = info.compress_type
         entry.external_attr = info.external_attr
         entry.create_system = info.create_system
         entry.comment = info.comment
-        if entry.compress_type == zipfile.ZIP_DEFLATED:
-            _pack(out, entry, pieces)
-            return
-        entry.file_size = size
-        level = 1 if size > _LARGE else 6
-        # The level a part is packed at: named compress_level from Python 3.13 on.
-        name = "compress_level" if hasattr(zipfile.ZipInfo, "compress_level") else "_compresslevel"
-        setattr(entry, name, level)
-        with out.open(entry, "w", force_zip64=size > zipfile.ZIP64_LIMIT) as target:
-            for piece in pieces:
-                target.write(piece)
+        _write_entry(out, entry, packed)
 
     def _stored(self, info: zipfile.ZipInfo) -> bytes | None:
         """An entry's bytes as stored in the zip (packed, as they are); None for an
@@ -451,30 +518,32 @@ def _level(data: bytes) -> int:
 
 
 def _pack(out: zipfile.ZipFile, entry: zipfile.ZipInfo, pieces: list[bytes | memoryview]) -> None:
-    """Write a deflated entry from its pieces, packed with ISA-L, never joined in memory.
+    """Write a deflated entry from its pieces, packed with ISA-L (see :class:`Packed`).
 
     ISA-L's level 1 packs a large worksheet about three times faster than zlib's
     fastest level, and a little smaller; its output is plain deflate, as every zip
-    reader expects. Only what is packed is held (a tenth of the part, or less).
+    reader expects.
     """
-    packer = isal_zlib.compressobj(1, isal_zlib.DEFLATED, -15)
-    crc, size, packed = 0, 0, []
+    packed = Packed()
     for piece in pieces:
-        crc = isal_zlib.crc32(piece, crc)
-        size += len(piece)
-        packed.append(packer.compress(piece))
-    packed.append(packer.flush())
+        packed.add(piece)
+    packed.finish()
+    _write_entry(out, entry, packed)
+
+
+def _write_entry(out: zipfile.ZipFile, entry: zipfile.ZipInfo, packed: Packed) -> None:
+    """Write a packed entry with its sizes and CRC in its header."""
     entry.compress_type = zipfile.ZIP_DEFLATED
     entry.flag_bits = entry.flag_bits & 0x0800  # sizes in the header; UTF-8 names
-    entry.CRC = crc
-    entry.file_size = size
-    entry.compress_size = sum(len(p) for p in packed)
+    entry.CRC = packed.crc
+    entry.file_size = packed.size
+    entry.compress_size = packed.compress_size
     fp = out.fp
     assert fp is not None
     entry.header_offset = fp.tell()
-    fp.write(entry.FileHeader(max(size, entry.compress_size) > zipfile.ZIP64_LIMIT))
-    for p in packed:
-        fp.write(p)
+    fp.write(entry.FileHeader(max(entry.file_size, entry.compress_size) > zipfile.ZIP64_LIMIT))
+    for chunk in packed.chunks:
+        fp.write(chunk)
     out.filelist.append(entry)
     out.NameToInfo[entry.filename] = entry
     out.start_dir = fp.tell()
