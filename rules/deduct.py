@@ -301,9 +301,34 @@ def deduct(
     outcomes = settings.deduct_outcomes
     typed = sessions.typed
 
+    by_package = Billing.PACKAGE
     # Sessions are in row order already; a stable sort on the date keeps it for ties.
     for session in sorted(sessions.valid, key=attrgetter("date")):
         need = session.credits if typed else 1
+        named, client, when = session.named, session.client, session.date
+        # The common case the short way: a session that names a plain package of its own
+        # client's, which every check of _decide would let take its credits.
+        if (
+            type(named) is Package
+            and named.plain
+            and named.client is client
+            and session.outcome in outcomes
+            and client.billing is by_package
+            and named.purchased <= when
+            and (named.expires is None or when < named.expires)
+            and used[named.id_key] + need <= named.sessions + named.adjust
+        ):
+            total = named.sessions + named.adjust
+            taken = used[named.id_key] = used[named.id_key] + need
+            dates[named.id_key].append(when)
+            results[session.row] = SessionResult(
+                session.row,
+                SessionStatus.DEDUCTED,
+                f"{named.id}: {total - taken} of {total} left",
+                session,
+                named.id,
+            )
+            continue
         result = _decide(session, need, outcomes, preferred, used, weeks)
         if isinstance(result, Package):
             package, total = result, result.total

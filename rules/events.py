@@ -57,13 +57,14 @@ def _fingerprints(
     Only the rows that may share a picked row's date, client and package are
     counted: those on the same date for the same client.
     """
-    rows = [r for r in sorted(results, key=attrgetter("row")) if r.session is not None]
+    rows = [r for r in results if r.session is not None]
     every = len(picked) == len(rows)
     chosen: set[int] = set()
     if not every:
         chosen = {id(r) for r in picked}
         near = {(s.date, s.client.key) for r in picked if (s := r.session) is not None}
         rows = [r for r in rows if (s := r.session) is not None and (s.date, s.client.key) in near]
+    rows.sort(key=attrgetter("row"))
     seen: dict[tuple[date, str, str], int] = {}
     prints: dict[int, str] = {}
     for r in rows:

@@ -7,9 +7,10 @@ same number; the text ``"3"`` is not a number cell and is rewritten).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
 
 from rules.model import Result, Value
 from rules.schema import DASHBOARD, CellKind
@@ -35,46 +36,50 @@ def plan(
         fills = snapshot.fills.get(tab.title, {})
         for name, col in sorted(tab.new_headers.items(), key=lambda item: item[1]):
             headers.append(HeaderChange(tab.title, col, name))
-        # Rows with any computed value to rewrite: where colors cannot be read,
-        # a row's colors are written whenever anything in it is.
-        changed_rows = {
-            i
-            for column in tab.columns
-            for i, new in enumerate(column.values)
-            if not same(
-                _at(table.rows[i], tab.positions[column.name]),
-                new,
+        rows = table.rows
+        differing = [
+            _differing(
+                _column(rows, tab.positions[column.name], len(column.values)),
+                column.values,
                 column.kind,
                 snapshot.numbers_are_dates,
             )
-        }
-        for column in tab.columns:
+            for column in tab.columns
+        ]
+        # Rows with any computed value to rewrite: where colors cannot be read,
+        # a row's colors are written whenever anything in it is.
+        changed_rows: set[int] | None = None
+        changed_order: list[int] = []
+        for column, set_values in zip(tab.columns, differing, strict=True):
             col = tab.positions[column.name]
-            current_fills = fills.get(col)
-            for i, new in enumerate(column.values):
-                old = _at(table.rows[i], col)
-                fill = column.fills[i] if column.fills is not None else None
-                set_value = not same(old, new, column.kind, snapshot.numbers_are_dates)
-                set_fill = column.fills is not None and (
-                    i in changed_rows
-                    if current_fills is None
-                    else (current_fills[i] if i < len(current_fills) else None) != fill
-                )
-                if set_value or set_fill:
-                    cells.append(
-                        CellChange(
-                            tab.title,
-                            i + 2,
-                            col,
-                            column.name,
-                            old,
-                            new,
-                            column.kind,
-                            fill,
-                            set_value,
-                            set_fill,
-                        )
+            colors = column.fills
+            to_color: Collection[int] = ()
+            current = fills.get(col) if colors is not None else None
+            if colors is None:
+                order = sorted(set_values)
+            elif current is None:
+                if changed_rows is None:
+                    changed_rows = set().union(*differing)
+                    changed_order = sorted(changed_rows)
+                to_color, order = changed_rows, changed_order  # set_values is among them
+            else:
+                to_color = _differing_colors(current, colors)
+                order = sorted(set_values.union(to_color))
+            for i in order:
+                cells.append(
+                    CellChange(
+                        tab.title,
+                        i + 2,
+                        col,
+                        column.name,
+                        _at(rows[i], col),
+                        column.values[i],
+                        column.kind,
+                        colors[i] if colors is not None else None,
+                        i in set_values,
+                        i in to_color,
                     )
+                )
         for f in tab.fills:
             col = tab.positions[f.column]
             cells.append(
@@ -126,6 +131,73 @@ def _same_row(have: Sequence[object], want: Sequence[Value], numbers_are_dates: 
 
 def _at(row: Sequence[object], col: int) -> object:
     return row[col] if col < len(row) else None
+
+
+#: Blocks of this many cells are compared at once (in C, as lists) before any one cell is.
+_BLOCK = 2048
+
+#: The types of a desired value that equal an old value of the same type only when
+#: :func:`same` says so too, by the column's kind.
+_PLAIN_TYPES: dict[str, frozenset[type]] = {
+    "text": frozenset({str, type(None)}),
+    "number": frozenset({int, float, str, type(None)}),
+    "date": frozenset({date, str, type(None)}),
+}
+
+
+def _column(rows: Sequence[Sequence[object]], col: int, n: int) -> list[object]:
+    """The cells at ``col`` of the first ``n`` rows (None past a row's end)."""
+    head = rows[:n] if len(rows) > n else rows
+    try:
+        return list(map(itemgetter(col), head))
+    except IndexError:  # a row shorter than the column: read it as blank
+        return [row[col] if col < len(row) else None for row in head]
+
+
+def _differing(
+    olds: Sequence[object], values: Sequence[Value], kind: CellKind, numbers_are_dates: bool
+) -> set[int]:
+    """The row indexes whose cell does not already show its desired value.
+
+    Most blocks of a column are unchanged from one cycle to the next: a block whose
+    old and desired values are equal as lists, of the same types, each one of the
+    kind's plain types, is the same cell for cell, so only the other blocks are
+    compared one cell at a time.
+    """
+    plain = _PLAIN_TYPES.get(kind, frozenset())
+    out: set[int] = set()
+    for start in range(0, len(values), _BLOCK):
+        have, want = olds[start : start + _BLOCK], values[start : start + _BLOCK]
+        if (
+            have == want
+            and list(map(type, have)) == list(map(type, want))
+            and plain.issuperset(map(type, want))
+        ):
+            continue
+        if have.count(None) == len(have):  # blank cells (a new column): all but blanks differ
+            out.update(i for i, new in enumerate(want, start) if new is not None)
+            continue
+        for i, (old, new) in enumerate(zip(have, want, strict=False), start):
+            if not same(old, new, kind, numbers_are_dates):
+                out.add(i)
+    if len(olds) < len(values):
+        for i in range(len(olds), len(values)):
+            if not same(None, values[i], kind, numbers_are_dates):
+                out.add(i)
+    return out
+
+
+def _differing_colors(current: Sequence[str | None], desired: Sequence[str | None]) -> set[int]:
+    """The row indexes whose background is not already the desired one."""
+    out: set[int] = set()
+    for start in range(0, len(desired), _BLOCK):
+        have, want = current[start : start + _BLOCK], desired[start : start + _BLOCK]
+        if have == want:
+            continue
+        for i, fill in enumerate(want, start):
+            if (current[i] if i < len(current) else None) != fill:
+                out.add(i)
+    return out
 
 
 def same(old: object, new: Value, kind: CellKind, numbers_are_dates: bool) -> bool:

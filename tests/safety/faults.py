@@ -214,9 +214,9 @@ def install() -> None:
     _wrap(zipfile.ZipFile, "writestr", part)
     _wrap(zipfile.ZipFile, "write", part)
     # A part the write leaves as it was is copied packed, and a large worksheet it
-    # changed is packed from its pieces: neither goes through writestr.
+    # changed is packed as it was made: neither goes through writestr.
     _wrap(xlsx_package.Package, "_copy_raw", part)
-    _wrap(xlsx_package.Package, "_stream", part)
+    _wrap(xlsx_package.Package, "_write_packed", part)
     setattr(xlsx, "os", _RenameWatch())  # noqa: B010 (the backend's own view of os)
 
     # -- alerts: record + queue in one transaction, then claim, send, mark sent --

@@ -28,11 +28,13 @@ from sync.backends.xlsx.elements import (
     custom_width,
     freeze_header,
     replace_rows,
+    set_head_widths,
     set_widths,
 )
 from sync.backends.xlsx.package import (
     WORKSHEET_TYPE,
     Package,
+    Packed,
     Unreadable,
     child,
     children,
@@ -157,17 +159,23 @@ class WorkbookEdit:
         order = sorted(edits, key=lambda t: key(t) != key(PACKAGES.name))
         for tab in order:
             sheet = self.sheet(tab)
+            # Packed as its rows are made, so a large part is never held whole unpacked.
+            packed = Packed()
             self.writer.prefix = sheet.p
-            pieces = sheet.pieces(edits[tab], self._change)
+            head = sheet.pieces(edits[tab], self._change, sink=packed.add)[0]
             self.writer.prefix = b""
-            if tab in widths or tab in self.masters_gone:
-                self.put(tab, b"".join(pieces))
+            if tab in self.masters_gone:
+                # A shared formula's master was overwritten: its followers change too.
+                packed.finish(bytes(head))
+                self.put(tab, packed.unpacked())
                 self._hand_over(tab)
                 if tab in widths:
                     self.put(tab, set_widths(self.sheet(tab), widths[tab]))
             else:
-                # Nothing else to change in it: packed from its pieces, never copied whole.
-                self.package.set_pieces(self.entry(tab).part, pieces)
+                if tab in widths:  # a new column's width: set in the part's head
+                    head = set_head_widths(sheet, head, widths[tab])
+                packed.finish(bytes(head))
+                self.package.set_packed(self.entry(tab).part, packed)
         for content in plan.tabs:
             self._replace_tab(content.title, content.rows, content.exists)
         self.values_written = True

@@ -181,6 +181,15 @@ def set_widths(sheet: Sheet, wanted: Mapping[int, float]) -> bytes:
     return data[:where] + element + data[where:]
 
 
+def set_head_widths(sheet: Sheet, head: bytes | memoryview, wanted: Mapping[int, float]) -> bytes:
+    """:func:`set_widths` on the part's head alone (what precedes its ``sheetData``, as
+    :meth:`Sheet.pieces` gives it first), so a large edited part need not be joined
+    into one to set a new column's width: the widths are all in the head."""
+    closing = b"<" + sheet.p + b"sheetData/></" + sheet.p + b"worksheet>"
+    head_only = Sheet(bytes(head) + closing, sheet.name)
+    return set_widths(head_only, wanted)[: -len(closing)]
+
+
 # --- the frozen header row --------------------------------------------------
 
 

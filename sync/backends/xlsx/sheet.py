@@ -236,35 +236,48 @@ class Sheet:
         return b"".join(self.pieces(edits, handler))
 
     def pieces(
-        self, edits: Mapping[int, Mapping[int, Any]], handler: Handler | None = None
+        self,
+        edits: Mapping[int, Mapping[int, Any]],
+        handler: Handler | None = None,
+        sink: Callable[[bytes | memoryview], None] | None = None,
     ) -> list[bytes | memoryview]:
         """:meth:`edit`'s result as the pieces it is joined from: views of the kept
-        bytes and the rewritten rows, so a large part need not be copied whole."""
+        bytes and the rewritten rows, so a large part need not be copied whole.
+
+        With a ``sink``, every piece but the first (the part's head, before its
+        rows, whose used range is known only at the end) is handed to it as soon
+        as it is made, and only the head is returned.
+        """
         wanted = sorted(edits)
         spans = self.locate(wanted)
         data = self.data
         view = memoryview(data)
         body: list[bytes | memoryview] = []
+        put = sink or body.append
+        opening = view[self.open_start : self.inner[0]]
+        if self.self_closing:
+            opening = memoryview(bytes(opening)[:-2].rstrip() + b">")
+        put(opening)
         pos = self.inner[0]
         max_row = max_col = -1
         for row in wanted:
             start, end = spans[row]
-            body.append(view[pos:start])
+            if start > pos:  # rows written one after another leave nothing between them
+                put(view[pos:start])
             new, top = self._edit_row(row, start, end, edits[row], handler)
-            body.append(new)
+            put(new)
             if top >= 0:
                 max_row, max_col = max(max_row, row), max(max_col, top)
             pos = end
+        if self.self_closing:
+            put(b"</" + self.p + b"sheetData>")
+            pos = self.close_end
+        put(view[pos:])
         # Only the part's head (before the rows) can change besides them: the used range.
         head = data[: self.open_start]
         if max_row >= 0:
             head = grow_dimension(head, self.p, max_row, max_col)
-        opening = view[self.open_start : self.inner[0]]
-        if self.self_closing:
-            opening = memoryview(bytes(opening)[:-2].rstrip() + b">")
-            body.append(b"</" + self.p + b"sheetData>")
-            pos = self.close_end
-        return [head, opening, *body, view[pos:]]
+        return [head, *body]
 
     def _edit_row(
         self, row: int, start: int, end: int, edits: Mapping[int, Any], handler: Handler | None
