@@ -45,11 +45,11 @@ from sync.errors import EXIT_CONFIG, EXIT_ERROR, EXIT_WORKBOOK, CreditsheetError
 from sync.export import default_name, write, write_csv
 from sync.keyfile import check_key_file
 from sync.lock import InstanceLock
-from sync.reporting import report_text, send_report, status_lines, test_email
+from sync.reporting import report_text, send_report, test_email
 from sync.schedule import zone_of
 from sync.service import balance_links, sync_once
 from sync.store import Store
-from sync.views import change_lines, cycle_json, summary
+from sync.views import change_lines, cycle_json, status_lines, summary
 
 log = logging.getLogger("creditsheet")
 

@@ -3,20 +3,35 @@
     summary(report)       what ``creditsheet sync`` prints
     change_lines(plan)    what ``creditsheet sync --dry-run`` would change, cell by cell
     log_line(report)      the daemon's one log line for a cycle
-    cycle_json(report)    ``sync --json``, the daemon's JSON log, a cycle's figures in the store
+    cycle_json(report)    ``sync --json``, the daemon's JSON log
+    cycle_outcome(report), cycle_figures(report, alerts)
+                          a cycle as the state store remembers it for ``status``
+    status_lines(store, config, now, tz)
+                          what ``creditsheet status`` prints: the cycles remembered,
+                          the mail waiting, the next report
 
 Colors are named from :mod:`rules.schema`, never retyped.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from datetime import datetime, tzinfo
+from typing import Any
+
 from rules.schema import AMBER, GREEN, GREY, RED, SessionStatus
 from rules.tabs import column_letter
 from rules.words import plural
+from sync.alerts import AlertCounts
 from sync.backends.base import CellChange, WritePlan
 from sync.calendar.report import summary_line as calendar_summary
+from sync.config import Config
 from sync.cycle import CycleReport
 from sync.diff import describe
+from sync.schedule import next_report_due, zone_of
+from sync.store import Store
+from sync.store.cycles import CycleRecord
+from sync.store.outbox import QueuedMessage
 
 
 def cycle_json(report: CycleReport) -> dict[str, object]:
@@ -169,3 +184,96 @@ def _change_line(c: CellChange, letter: str) -> str:
         parts.append(f"color {_COLOR_NAMES.get(c.fill or '', c.fill or 'none')}")
     suffix = " (filled blank input)" if c.input_fill else ""
     return f"{ref}: {', '.join(parts)}{suffix}"
+
+
+# --- the cycle history and status ------------------------------------------------
+
+
+def cycle_outcome(report: CycleReport) -> tuple[str, str | None]:
+    """``ok``, or ``not written`` and why."""
+    if report.blocked:
+        return "not written", "; ".join(str(p) for p in report.structural) or "structure broken"
+    if report.outcome.reason and not report.outcome.written:
+        return "not written", report.outcome.reason
+    return "ok", None
+
+
+def cycle_figures(report: CycleReport, alerts: AlertCounts | None = None) -> dict[str, Any]:
+    data = cycle_json(report)
+    figures = {
+        k: data[k]
+        for k in ("rows_read", "cells_changed", "packages", "sessions", "rows_with_problems")
+    }
+    figures["events"] = len(report.events)
+    figures["alerts"] = (alerts or AlertCounts()).as_dict()
+    return figures
+
+
+def status_lines(
+    store: Store, config: Config, now: datetime, tz: tzinfo | str | None, *, cycles: int = 10
+) -> list[str]:
+    """What ``creditsheet status`` prints: last cycles, pending alerts, next report."""
+    zone = zone_of(tz, now)
+
+    def local(moment: datetime) -> str:
+        at = moment.astimezone(zone)
+        return f"{at:%Y-%m-%d %H:%M:%S %Z}".strip()
+
+    lines = ["last cycles:"]
+    records = store.cycles.last(cycles)
+    for c in records:
+        lines.append(f"  {local(c.started)}  {c.outcome:<11} {c.duration:.2f} s{_figures(c)}")
+        if c.reason:
+            lines.append(f"      {c.reason}")
+    if not records:
+        lines.append("  none yet")
+    pending = store.outbox.pending()
+    if pending:
+        lines.append(f"alerts pending delivery: {len(pending)}")
+        asked = store.outbox.retry_requested()
+        for m in pending[:20]:
+            lines.append(f"  {m.subject} -> {', '.join(m.recipients)} ({_next_try(m, now, local)})")
+            if m.last_error:
+                lines.append(f"      last error: {m.last_error}")
+        if len(pending) > 20:
+            lines.append(f"  ... and {len(pending) - 20} more")
+        if asked:
+            lines.append(
+                f"  a test email went through at {local(asked)}: the daemon's next cycle "
+                "tries these at once"
+            )
+        lines.append("  `creditsheet sync` tries them all now, whatever the next try says")
+    else:
+        lines.append("alerts pending delivery: none")
+    due = next_report_due(store.reports, config.report, zone, now)
+    if due is None:
+        lines.append('next report: none ([report] every = "off")')
+    elif due <= now:
+        lines.append(f"next report: due now (was due {local(due)})")
+    else:
+        lines.append(f"next report: {local(due)}")
+    return lines
+
+
+def _next_try(m: QueuedMessage, now: datetime, local: Callable[[datetime], str]) -> str:
+    """``next try 2026-11-22 09:04:00 GMT, 2 tries``, or that it is being sent now."""
+    if m.claimed_until is not None and m.claimed_until > now:
+        when = "being sent now"
+    elif m.next_attempt <= now:
+        when = "due now: the next cycle sends it"
+    else:
+        when = f"next try {local(m.next_attempt)}"
+    return when + (f", {plural(m.attempts, 'try', 'tries')} so far" if m.attempts else "")
+
+
+def _figures(c: CycleRecord) -> str:
+    f: Mapping[str, Any] = c.figures
+    parts = []
+    if "cells_changed" in f:
+        parts.append(f"{plural(int(f['cells_changed']), 'cell')} changed")
+    alerts = f.get("alerts")
+    if isinstance(alerts, Mapping) and (alerts.get("queued") or alerts.get("sent")):
+        parts.append(
+            f"{plural(int(alerts.get('queued', 0)), 'alert')} queued, {alerts.get('sent', 0)} sent"
+        )
+    return ("  " + ", ".join(parts)) if parts else ""

@@ -20,20 +20,19 @@ from sync.backends.base import WriteOutcome, WritePlan
 from sync.cycle import CycleReport
 from sync.reporting import (
     ReportError,
-    cycle_outcome,
     queue_report,
     record_cycle,
     render_report,
     report_due,
     report_text,
     send_report,
-    status_lines,
     text_of,
 )
 from sync.reporting import (
     test_email as send_test_email,
 )
 from sync.store import Store
+from sync.views import cycle_outcome, status_lines
 from tests.fakesender import RecordingSender
 from tests.mailfixtures import (
     EVIL,
