@@ -30,7 +30,7 @@ from sync.backends.base import AppendedCell, RowAppend, WritePlan
 from sync.backends.google import GoogleBackend
 from sync.backends.xlsx import XlsxBackend
 from sync.config import Config
-from sync.cycle import CleanMemo, run_cycle
+from sync.cycle import run_cycle
 
 NOW = datetime(TODAY.year, TODAY.month, TODAY.day, 12, tzinfo=UTC)
 CONFIG = Config.model_validate({"sync": {"timezone": "Europe/London"}})
@@ -53,9 +53,9 @@ def make_xlsx(sessions: int, folder: Path) -> dict[str, object]:
 
 def sync_xlsx(path: Path, *, steady: bool = False) -> dict[str, object]:
     """One cycle; ``steady``: the second of two in one process, as a running daemon's."""
-    backend, memo = XlsxBackend(path), CleanMemo()
+    backend, memo = XlsxBackend(path), None
     if steady:
-        run_cycle(CONFIG, backend, now=NOW, memo=memo)
+        memo = run_cycle(CONFIG, backend, now=NOW, memo=memo).memo
     wall, cpu = time.perf_counter(), time.process_time()
     report = run_cycle(CONFIG, backend, now=NOW, memo=memo)
     return {
@@ -156,10 +156,10 @@ def _as_google(value: object) -> object:
 
 def sync_google(url: str, *, add_session: bool, steady: bool = False) -> dict[str, object]:
     """One cycle with metadata cached, as in a running daemon; ``steady``: after a first."""
-    backend, memo = GoogleBackend("bench", endpoint=url), CleanMemo()
+    backend, memo = GoogleBackend("bench", endpoint=url), None
     backend.metadata()
     if steady:
-        run_cycle(CONFIG, backend, now=NOW, memo=memo)
+        memo = run_cycle(CONFIG, backend, now=NOW, memo=memo).memo
     seen: list[tuple[str, bytes, bytes]] = []
     session = backend.client().session
     session.hooks["response"].append(

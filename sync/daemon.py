@@ -25,7 +25,7 @@ from rules.words import plural
 from sync import bootstrap
 from sync.backends.base import WorkbookUnavailable
 from sync.config import Config, ConfigError, load
-from sync.cycle import CycleReport
+from sync.cycle import CleanMemo, CycleReport
 from sync.lock import InstanceLock
 from sync.service import Parts, sync_once
 from sync.views import cycle_json, log_line
@@ -55,6 +55,8 @@ class Daemon:
         self.failures = 0
         self.resume_at = 0.0
         self.cycles = 0
+        #: What the next cycle may reuse: the last cycle's ``report.memo``.
+        self.memo: CleanMemo | None = None
 
     # --- signals -----------------------------------------------------------
 
@@ -118,7 +120,11 @@ class Daemon:
         self.cycles += 1
         try:
             report = sync_once(
-                parts, now=self.now, with_report=True, proceed=lambda: not self.stopping
+                parts,
+                now=self.now,
+                with_report=True,
+                proceed=lambda: not self.stopping,
+                memo=self.memo,
             )
         except WorkbookUnavailable as err:
             self._back_off(str(err))
@@ -132,7 +138,7 @@ class Daemon:
                 "the workbook is reachable again after %s",
                 plural(self.failures, "failed try", "failed tries"),
             )
-        self.failures, self.resume_at = 0, 0.0
+        self.failures, self.resume_at, self.memo = 0, 0.0, report.memo
         log.info(log_line(report), extra={"cycle": cycle_json(report)})
         return report
 
@@ -159,7 +165,7 @@ class Daemon:
             log.error("SIGHUP: kept the old config: %s", err)
             return parts, scheduler
         parts.close()
-        self.config = config
+        self.config, self.memo = config, None
         log.info("SIGHUP: config re-read from %s", self.config_path)
         return new_parts, self._schedule(new_parts)
 

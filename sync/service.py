@@ -1,6 +1,6 @@
 """A whole sync cycle as the program runs it: the workbook cycle, then the mail.
 
-    report = sync_once(parts, now=bootstrap.now)
+    report = sync_once(parts, now=bootstrap.now, memo=last_report.memo)
 
 ``sync`` and the daemon both call this, so a cycle run by hand and one run by
 the daemon do exactly the same things: write the workbook, queue and send the
@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -43,8 +43,6 @@ class Parts:
     backend: Backend
     store: Store
     sender: Sender
-    #: The last clean cycle's result, reused while nothing changes (see run_cycle).
-    memo: CleanMemo = field(default_factory=CleanMemo)
     #: The calendar import, when ``[calendar] feeds`` is set.
     calendar: CalendarImport | None = None
 
@@ -62,8 +60,12 @@ def sync_once(
     with_report: bool = False,
     proceed: Callable[[], bool] = lambda: True,
     by_hand: bool = False,
+    memo: CleanMemo | None = None,
 ) -> CycleReport:
     """One cycle with its alerts; ``with_report`` also queues the periodic report when due.
+
+    ``memo``: the last cycle's ``report.memo`` (a daemon keeps it between cycles);
+    this cycle's is on the report returned.
 
     The clock is read once: everything this cycle records carries that moment.
     ``proceed`` is asked once, right before the write: False (a daemon told to
@@ -75,9 +77,7 @@ def sync_once(
     try:
         gathered = gather(config, parts.backend, now=at, calendar=calendar)
         links = balance_links(config, store, gathered.tables, at, create=not dry_run)
-        decided = decide_cycle(config, gathered, links=links, memo=parts.memo)
-        if decided.clean is not None:
-            parts.memo = decided.clean
+        decided = decide_cycle(config, gathered, links=links, memo=memo)
         stopping = not dry_run and not proceed()
         outcome = carry_out(
             parts.backend,
@@ -120,6 +120,7 @@ def sync_once(
         links=links,
         alerts=counts.as_dict() if counts is not None else None,
         stopped=stopping,
+        memo=memo,
     )
     if not dry_run:
         record_cycle(store, report, at, counts)
