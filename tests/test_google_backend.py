@@ -27,7 +27,6 @@ from sync.backends.google import (
     batches,
     blocks,
     cell_json,
-    change_cell,
     encode_body,
     encoded_blocks,
 )
@@ -40,6 +39,13 @@ from tests.sheetsfake import GOOGLE_BASE_URL, FakeSheets
 
 TEMPLATES = [["Template", "Sessions", "Price", "Expiry days"], ["Ten", 10, 500, 90]]
 TABS_OF_PRACTICE = ("Clients", "Packages", "Sessions", "Templates", "Dashboard")
+
+
+def change_cell(change: CellChange) -> tuple[dict[str, Any], str]:
+    """One planned change as (CellData, fields mask): ``cell_json``'s text, parsed."""
+    data, fields = cell_json(change)
+    parsed: dict[str, Any] = json.loads(data)
+    return parsed, fields
 
 
 @pytest.fixture

@@ -28,7 +28,8 @@ typed cells (``stringValue``, never a formula), so a client named
 
 The package, one concern a module: :mod:`~sync.backends.google.signin` (which
 sheet, which account), :mod:`~sync.backends.google.client` (the HTTP client and
-its retries), :mod:`~sync.backends.google.metadata` (tab ids, titles, grids),
+its retries), :mod:`~sync.backends.google.api` (one spreadsheet's calls, Google's
+errors in plain words), :mod:`~sync.backends.google.metadata` (tab ids, titles, grids),
 :mod:`~sync.backends.google.cells` (cells encoded once, in batches),
 :mod:`~sync.backends.google.write_requests` (one write's requests),
 :mod:`~sync.backends.google.landing` (where a write's cells landed),
@@ -42,7 +43,6 @@ from sync.backends.google.cells import (
     batches,
     blocks,
     cell_json,
-    change_cell,
     encode_body,
     encoded_blocks,
 )
@@ -55,7 +55,6 @@ __all__ = [
     "batches",
     "blocks",
     "cell_json",
-    "change_cell",
     "encode_body",
     "encoded_blocks",
     "load_service_account",
