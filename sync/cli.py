@@ -131,6 +131,8 @@ def command(func: F) -> F:
         setup_logging(verbose, quiet, chatty=func.__name__ == "run")
         try:
             return func(config_path(config_file), quiet=quiet, **kwargs)
+        except BrokenPipeError:  # the reader went away (`creditsheet status | head -1`)
+            _reader_gone()
         except CreditsheetError as err:  # the one place errors become exit statuses
             _fail(str(err), err.exit_status, verbose)
         except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
@@ -139,6 +141,20 @@ def command(func: F) -> F:
             _fail(f"{type(err).__name__}: {err}", EXIT_ERROR, verbose)
 
     return common_options(wrapper)  # type: ignore[return-value]
+
+
+def _reader_gone() -> None:
+    """End quietly when standard output's reader has closed it: what was printed was
+    all it wanted. Standard output goes to /dev/null first, so the interpreter's last
+    flush finds nowhere to fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor behind it (captured output)
+        pass
+    finally:
+        os.close(devnull)
+    sys.exit(0)
 
 
 def _fail(message: str, code: int, verbose: bool) -> None:
