@@ -4,7 +4,7 @@ creditsheet report          print(report_text(result, config, now))
 creditsheet report --send   send_report(result, store, sender, config, now)
 the daemon, each cycle      queue_report(result, store, config, now, tz) (if due),
                             then alerts.send_pending(...)
-creditsheet test-email      test_email(config, sender, now)
+creditsheet test-email      test_email(config, sender, now), then retry_pending_now(config, now)
 each cycle                  record_cycle(store, report, started, counts)
 """
 
@@ -143,6 +143,18 @@ def test_email(config: Config, sender: Sender, now: datetime) -> EmailMessage:
 
 
 test_email.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+def retry_pending_now(config: Config, now: datetime) -> int:
+    """After a test email got through: ask the daemon's next cycle to try the emails
+    waiting in the outbox at once; how many there are."""
+    if not config.state_path.exists():
+        return 0
+    with Store(config.state_path) as store:
+        waiting = len(store.outbox.pending())
+        if waiting:
+            store.outbox.request_retry(now)
+    return waiting
 
 
 def record_cycle(

@@ -17,20 +17,25 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from notifier.send import Sender
 from rules.model import Table
 from sync.alerts import deliver, send_pending
 from sync.backends.base import Backend, WorkbookUnavailable
 from sync.balance import client_keys_from_tables, ensure_tokens, links, publish
+from sync.calendar.importer import CalendarImport
 from sync.config import Config
-from sync.cycle import CleanMemo, CycleReport, carry_out, cycle_report, decide_cycle, gather
+from sync.cycle import (
+    CleanMemo,
+    CycleReport,
+    carry_out,
+    cycle_report,
+    decide_cycle,
+    gather,
+    run_cycle,
+)
 from sync.reporting import queue_report, record_cycle
 from sync.store import Store
-
-if TYPE_CHECKING:
-    from sync.calendar.importer import CalendarImport
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,12 @@ class Parts:
         if self.calendar is not None:
             self.calendar.close()
         self.store.close()
+
+    def __enter__(self) -> Parts:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def sync_once(
@@ -125,6 +136,24 @@ def sync_once(
     if not dry_run:
         record_cycle(store, report, at, counts)
     return report
+
+
+def dry_run(config: Config, backend: Backend, *, now: datetime) -> CycleReport:
+    """``sync --dry-run``: a cycle that writes nothing, creates no state store, and
+    sends nothing; the balance links shown are those that already exist."""
+    uses_store = config.balance.enabled or config.calendar.enabled
+    if not (uses_store and config.state_path.exists()):
+        calendar = CalendarImport.for_config(config, None, record=False)
+        return run_cycle(config, backend, now=now, dry_run=True, calendar=calendar)
+    with Store(config.state_path) as store:
+        calendar = CalendarImport.for_config(config, store.calendar, record=False)
+        gathered = gather(config, backend, now=now, calendar=calendar)
+        links = balance_links(config, store, gathered.tables, now, create=False)
+        decided = decide_cycle(config, gathered, links=links)
+        outcome = carry_out(backend, gathered, decided, now=now, dry_run=True, calendar=calendar)
+        return cycle_report(
+            backend, gathered, decided, outcome, dry_run=True, calendar=calendar, links=links
+        )
 
 
 def _at_once(store: Store, by_hand: bool) -> bool:

@@ -1,14 +1,17 @@
 """A cycle turned into text, for every view of it.
 
-    summary(report)       what ``creditsheet sync`` prints
+    summary(report)       a cycle in plain text
+    sync_text(report)     what ``creditsheet sync`` prints (with each change, for a dry run)
+    not_written(report)   why ``creditsheet sync`` stops, when it does
     change_lines(plan)    what ``creditsheet sync --dry-run`` would change, cell by cell
     log_line(report)      the daemon's one log line for a cycle
     cycle_json(report)    ``sync --json``, the daemon's JSON log
     cycle_outcome(report), cycle_figures(report, alerts)
                           a cycle as the state store remembers it for ``status``
+    status_text(config, now, daemon=pid)
+                          what ``creditsheet status`` prints: the daemon, then
     status_lines(store, config, now, tz)
-                          what ``creditsheet status`` prints: the cycles remembered,
-                          the mail waiting, the next report
+                          the cycles remembered, the mail waiting, the next report
 
 Colors are named from :mod:`rules.schema`, never retyped.
 """
@@ -24,6 +27,8 @@ from rules.tabs import column_letter
 from rules.words import plural
 from sync.alerts import AlertCounts
 from sync.backends.base import CellChange, WritePlan
+from sync.calendar.importer import CalendarImport
+from sync.calendar.report import status_lines as calendar_status
 from sync.calendar.report import summary_line as calendar_summary
 from sync.config import Config
 from sync.cycle import CycleReport
@@ -128,6 +133,28 @@ def summary(report: CycleReport) -> str:
     return "\n".join(lines)
 
 
+def sync_text(report: CycleReport) -> str:
+    """What ``creditsheet sync`` prints: the summary, and for a dry run each change."""
+    if not report.dry_run:
+        return summary(report)
+    lines = change_lines(report.plan)
+    changes = ["", "would change:" if lines else "nothing would change"]
+    return "\n".join([summary(report), *changes, *(f"  {line}" for line in lines)])
+
+
+def not_written(report: CycleReport) -> str | None:
+    """Why the workbook was not written and will not be without a fix (None: it was, or
+    the next cycle writes it): what ``creditsheet sync`` stops with."""
+    if report.blocked:
+        return "the workbook's structure is broken, so nothing was written: " + "; ".join(
+            str(p) for p in report.structural
+        )
+    outcome = report.outcome
+    if outcome.reason and not outcome.written and not outcome.retry_next_cycle:
+        return outcome.reason
+    return None
+
+
 def log_line(report: CycleReport) -> str:
     """The daemon's one log line for a cycle."""
     data = cycle_json(report)
@@ -207,6 +234,21 @@ def cycle_figures(report: CycleReport, alerts: AlertCounts | None = None) -> dic
     figures["events"] = len(report.events)
     figures["alerts"] = (alerts or AlertCounts()).as_dict()
     return figures
+
+
+def status_text(config: Config, now: datetime, *, daemon: int | None) -> list[str]:
+    """What ``creditsheet status`` prints: the daemon (its pid, when running), then the
+    cycles, the mail and the next report from the state store, then the feeds."""
+    lines = [f"daemon: running (pid {daemon})" if daemon else "daemon: not running"]
+    if not config.state_path.exists():
+        return [*lines, f"no cycle has run yet (no state store at {config.state_path})"]
+    with Store(config.state_path) as store:
+        lines += status_lines(store, config, now, config.sync.timezone)
+        calendar = CalendarImport.for_config(config, None, record=False)
+        if calendar is not None:
+            zone = zone_of(config.sync.timezone, now)
+            lines += calendar_status(store.calendar, calendar, zone)
+    return lines
 
 
 def status_lines(
