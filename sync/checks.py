@@ -50,7 +50,7 @@ def check(
     backend = make_backend(config)
     calendar = CalendarImport.for_config(config, None, record=False)
     report = run_cycle(config, backend, now=now, dry_run=True, calendar=calendar)
-    say(f"ok: workbook {backend.where} can be read")
+    say(f"ok: workbook {backend.location} can be read")
     trouble = 0
     for problem in report.structural:
         say(f"problem: {problem}")

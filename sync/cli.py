@@ -198,7 +198,7 @@ def init(path: Path, *, quiet: bool, demo: bool) -> None:
     if not quiet:
         for line in done or ["nothing to do: the workbook already has every tab and column"]:
             click.echo(line)
-        click.echo(f"workbook: {backend.where}")
+        click.echo(f"workbook: {backend.location}")
 
 
 @cli.command()
@@ -217,8 +217,8 @@ def sync(path: Path, *, quiet: bool, dry_run: bool, as_json: bool) -> None:
     if dry_run:
         report = service.dry_run(config, bootstrap.backend(config), now=bootstrap.now())
     else:
-        with bootstrap.parts(config) as parts:
-            report = service.sync_once(parts, now=bootstrap.now, by_hand=True)
+        with bootstrap.resources(config) as resources:
+            report = service.sync_once(resources, now=bootstrap.now, by_hand=True)
     if as_json:
         click.echo(json.dumps(cycle_json(report), ensure_ascii=False))
     elif not quiet or report.blocked:
@@ -261,19 +261,19 @@ def report(path: Path, *, quiet: bool, send: bool) -> None:
         creditsheet report --send
     """
     config = load(path)
-    with bootstrap.parts(config) as parts:
-        result = run_cycle(config, parts.backend, now=bootstrap.now(), dry_run=True).result
+    with bootstrap.resources(config) as resources:
+        result = run_cycle(config, resources.backend, now=bootstrap.now(), dry_run=True).result
         if not send:
             click.echo(report_text(result, config, bootstrap.now()))
             return
-        counts = send_report(result, parts.store, parts.sender, config, bootstrap.now())
+        counts = send_report(result, resources.store, resources.sender, config, bootstrap.now())
     if not counts.sent:
         raise CommandFailed(
-            f"the report could not be sent yet via {parts.sender.where}: it stays queued and "
+            f"the report could not be sent yet via {resources.sender.via}: it stays queued and "
             "`creditsheet run` or the next `creditsheet sync` retries it",
             EXIT_ERROR,
         )
-    click.echo(f"sent the report to {', '.join(config.email.to)} via {parts.sender.where}")
+    click.echo(f"sent the report to {', '.join(config.email.to)} via {resources.sender.via}")
 
 
 @cli.command()
@@ -325,7 +325,7 @@ def test_email_command(path: Path, *, quiet: bool) -> None:
     except SendError as err:  # a test email is sent straight away, never queued
         said = str(err).removesuffix("; " + RETRIED)
         raise CommandFailed(f"{said}; the test email was not sent", EXIT_ERROR) from None
-    click.echo(f"sent '{message['Subject']}' to {message['To']} via {sender.where}")
+    click.echo(f"sent '{message['Subject']}' to {message['To']} via {sender.via}")
     waiting = retry_pending_now(config, bootstrap.now())
     if waiting:
         click.echo(

@@ -301,7 +301,7 @@ def cycle_report(
     """
     laps = gathered.laps
     return CycleReport(
-        workbook=backend.where,
+        workbook=backend.location,
         today=gathered.today,
         dry_run=dry_run,
         rows_read=decided.result.rows_read,

@@ -358,7 +358,7 @@ def export(
             + "; ".join(str(p) for p in cycle.structural)
         )
     books = accounts(cycle.result)
-    currency, source = config.rules.currency, backend.where
+    currency, source = config.rules.currency, backend.location
     if target == "-":
         write_csv(books, stdout or sys.stdout, currency=currency, source=source)
         return []

@@ -127,7 +127,7 @@ def test_email(config: Config, sender: Sender, now: datetime) -> EmailMessage:
         "test",
         "creditsheet test email",
         when=f"{nice_date(utc.date())} at {utc:%H:%M} UTC",
-        how=sender.where,
+        how=sender.via,
         to=to,
         footer="Sent by `creditsheet test-email`.",
     )

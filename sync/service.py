@@ -1,6 +1,6 @@
 """A whole sync cycle as the program runs it: the workbook cycle, then the mail.
 
-    report = sync_once(parts, now=bootstrap.now, memo=last_report.memo)
+    report = sync_once(resources, now=bootstrap.now, memo=last_report.memo)
 
 ``sync`` and the daemon both call this, so a cycle run by hand and one run by
 the daemon do exactly the same things: write the workbook, queue and send the
@@ -41,8 +41,8 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class Parts:
-    """The real parts one workbook's cycles use, wired from its config."""
+class Resources:
+    """The real resources one workbook's cycles use, wired from its config."""
 
     config: Config
     backend: Backend
@@ -56,7 +56,7 @@ class Parts:
             self.calendar.close()
         self.store.close()
 
-    def __enter__(self) -> Parts:
+    def __enter__(self) -> Resources:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -64,7 +64,7 @@ class Parts:
 
 
 def sync_once(
-    parts: Parts,
+    resources: Resources,
     *,
     now: Callable[[], datetime],
     dry_run: bool = False,
@@ -82,16 +82,18 @@ def sync_once(
     ``proceed`` is asked once, right before the write: False (a daemon told to
     stop) abandons the write and queues nothing on its account.
     """
-    config, store = parts.config, parts.store
+    config, store = resources.config, resources.store
     at, clock = now(), time.perf_counter()
-    calendar = parts.calendar.read_only() if dry_run and parts.calendar else parts.calendar
+    calendar = resources.calendar
+    if dry_run and calendar is not None:
+        calendar = calendar.read_only()
     try:
-        gathered = gather(config, parts.backend, now=at, calendar=calendar)
+        gathered = gather(config, resources.backend, now=at, calendar=calendar)
         links = balance_links(config, store, gathered.tables, at, create=not dry_run)
         decided = decide_cycle(config, gathered, links=links, memo=memo)
         stopping = not dry_run and not proceed()
         outcome = carry_out(
-            parts.backend,
+            resources.backend,
             gathered,
             decided,
             now=at,
@@ -103,7 +105,7 @@ def sync_once(
         if not dry_run:
             store.cycles.record(at, time.perf_counter() - clock, "failed", reason=str(err))
             # A sheet outage does not hold the mail.
-            send_pending(store, parts.sender, at, at_once=_at_once(store, by_hand))
+            send_pending(store, resources.sender, at, at_once=_at_once(store, by_hand))
         raise
     counts = None
     if not dry_run and not stopping:  # a stopped cycle queues nothing on its account
@@ -112,7 +114,7 @@ def sync_once(
         counts = deliver(
             decided.result,
             store,
-            parts.sender,
+            resources.sender,
             config,
             at,
             links,
@@ -122,7 +124,7 @@ def sync_once(
             renew = config.notify.renew_url
             publish(decided.result, store, at, timezone=gathered.zone, renew_url=renew)
     report = cycle_report(
-        parts.backend,
+        resources.backend,
         gathered,
         decided,
         outcome,

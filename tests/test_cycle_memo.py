@@ -84,13 +84,13 @@ def test_the_daemon_keeps_each_cycles_memo_for_the_next(tmp_path: Path) -> None:
     config = demo(tmp_path)
     assert config.source is not None
     daemon = Daemon(config.source, now=lambda: NOW)
-    parts = bootstrap.parts(config)
+    resources = bootstrap.resources(config)
     try:
-        daemon._cycle(parts)
-        clean = daemon._cycle(parts)
-        idle = daemon._cycle(parts)
+        daemon._cycle(resources)
+        clean = daemon._cycle(resources)
+        idle = daemon._cycle(resources)
     finally:
-        parts.close()
+        resources.close()
     assert clean is not None and idle is not None and not clean.plan
     assert idle.result is clean.result and daemon.memo is idle.memo
 

@@ -113,7 +113,7 @@ class KilledAfterWrite:
 
     def __init__(self, real: Backend) -> None:
         self.real = real
-        self.where = real.where
+        self.location = real.location
 
     def read(self) -> Snapshot:
         return self.real.read()

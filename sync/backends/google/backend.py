@@ -123,7 +123,7 @@ class GoogleBackend:
         self.clock = clock
         self.metadata_max_age = metadata_max_age
         self.max_batch_bytes = max_batch_bytes
-        self.where = f"Google Sheets {key}"
+        self.location = f"Google Sheets {key}"
         self.api = SheetsAPI(
             key,
             key_file=key_file,
@@ -178,7 +178,7 @@ class GoogleBackend:
                     f"Google Sheets refused to describe the sheet: {err}"
                 ) from None
             meta = self._metadata.keep(raw, self.clock())
-            self.where = f"Google Sheets '{meta.title}' ({self.key})"
+            self.location = f"Google Sheets '{meta.title}' ({self.key})"
         return meta
 
     def _stale(self, meta: Metadata) -> bool:
