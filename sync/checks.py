@@ -49,20 +49,20 @@ def check(
             say(f"warning: {warning}")
     backend = make_backend(config)
     calendar = CalendarImport.for_config(config, None, record=False)
-    report = run_cycle(config, backend, now=now, dry_run=True, calendar=calendar)
+    cycle = run_cycle(config, backend, now=now, dry_run=True, calendar=calendar)
     say(f"ok: workbook {backend.location} can be read")
     trouble = 0
-    for problem in report.structural:
+    for problem in cycle.structural:
         say(f"problem: {problem}")
         trouble += 1
-    for blocker in report.write_blockers:
+    for blocker in cycle.write_blockers:
         say(f"problem: the workbook contains {blocker}; creditsheet will not save over it")
         trouble += 1
-    if not report.structural:
+    if not cycle.structural:
         say("ok: every required tab and column is there")
-    if report.result.problems:
+    if cycle.result.problems:
         say(
-            f"note: {plural(report.rows_with_problems(), 'row')} with problems; "
+            f"note: {plural(cycle.rows_with_problems(), 'row')} with problems; "
             "`creditsheet sync` writes each reason into that row's Sync note"
         )
     if calendar is not None:
@@ -71,7 +71,7 @@ def check(
             say(line)
         trouble += feed_trouble
     trouble += check_email(config, say)
-    return Checked(broken=bool(report.blocked or report.write_blockers), trouble=trouble)
+    return Checked(broken=bool(cycle.blocked or cycle.write_blockers), trouble=trouble)
 
 
 def check_email(config: Config, say: Callable[[str], None]) -> int:

@@ -215,15 +215,15 @@ def sync(path: Path, *, quiet: bool, dry_run: bool, as_json: bool) -> None:
     """
     config = load(path)
     if dry_run:
-        report = service.dry_run(config, bootstrap.backend(config), now=bootstrap.now())
+        cycle = service.dry_run(config, bootstrap.backend(config), now=bootstrap.now())
     else:
         with bootstrap.resources(config) as resources:
-            report = service.sync_once(resources, now=bootstrap.now, by_hand=True)
+            cycle = service.sync_once(resources, now=bootstrap.now, by_hand=True)
     if as_json:
-        click.echo(json.dumps(cycle_json(report), ensure_ascii=False))
-    elif not quiet or report.blocked:
-        click.echo(sync_text(report))
-    if (failure := not_written(report)) is not None:
+        click.echo(json.dumps(cycle_json(cycle), ensure_ascii=False))
+    elif not quiet or cycle.blocked:
+        click.echo(sync_text(cycle))
+    if (failure := not_written(cycle)) is not None:
         raise CommandFailed(failure, EXIT_WORKBOOK)
 
 

@@ -3,7 +3,7 @@
     gathered = gather(config, backend, now=now, calendar=calendar)    # read
     decided = decide_cycle(config, gathered, links=links, memo=memo)  # pure
     outcome = carry_out(backend, gathered, decided, now=now, ...)     # write
-    report = cycle_report(backend, gathered, decided, outcome, ...)   # what it did
+    cycle = finished_cycle(backend, gathered, decided, outcome, ...)  # what it did
 
 ``now`` is one moment, read once per cycle by whoever runs it, so tests never
 patch globals and everything a cycle records carries the same time. Between
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class CycleReport:
+class Cycle:
     """What a cycle did, for the summary, ``--json`` and the state store."""
 
     workbook: str
@@ -109,7 +109,7 @@ class CleanMemo:
     """The last result that left nothing to write, and what it was worked out from.
 
     A plain value: a cycle given one never changes it, and returns the one the
-    next cycle should be given (``CycleReport.memo``).
+    next cycle should be given (``Cycle.memo``).
     """
 
     key: tuple[object, ...] | None = None
@@ -281,7 +281,7 @@ def carry_out(
     return outcome
 
 
-def cycle_report(
+def finished_cycle(
     backend: Backend,
     gathered: Gathered,
     decided: Decided,
@@ -293,14 +293,14 @@ def cycle_report(
     alerts: Mapping[str, int] | None = None,
     stopped: bool = False,
     memo: CleanMemo | None = None,
-) -> CycleReport:
+) -> Cycle:
     """What the cycle did, built once it is done (its alerts delivered, if any).
 
-    ``memo``: the one this cycle was given; the report carries this cycle's clean
+    ``memo``: the one this cycle was given; the cycle carries its own clean
     result instead when it has one.
     """
     laps = gathered.laps
-    return CycleReport(
+    return Cycle(
         workbook=backend.location,
         today=gathered.today,
         dry_run=dry_run,
@@ -335,12 +335,12 @@ def run_cycle(
     links: Mapping[str, str] | None = None,
     memo: CleanMemo | None = None,
     calendar: CalendarImport | None = None,
-) -> CycleReport:
+) -> Cycle:
     """One workbook cycle, its three steps in a row: gather, decide, carry out.
 
     For a caller with no balance links to issue and no stop to heed (the
     ``check``, ``report`` and ``export`` commands, tests, the benchmarks).
-    ``memo``: the last cycle's ``report.memo``; this one's is on the report it returns.
+    ``memo``: the last cycle's ``Cycle.memo``; this one's is on the cycle it returns.
     ``calendar`` (when ``[calendar] feeds`` is set) reads the booking feeds: new
     bookings are added to the Sessions tab before the rules run, so they are
     decided in this cycle, and the write appends them.
@@ -348,7 +348,7 @@ def run_cycle(
     gathered = gather(config, backend, now=now, calendar=calendar)
     decided = decide_cycle(config, gathered, links=links, memo=memo)
     outcome = carry_out(backend, gathered, decided, now=now, dry_run=dry_run, calendar=calendar)
-    return cycle_report(
+    return finished_cycle(
         backend,
         gathered,
         decided,

@@ -25,7 +25,7 @@ from rules.words import plural
 from sync import bootstrap
 from sync.backends.base import WorkbookUnavailable
 from sync.config import Config, ConfigError, load
-from sync.cycle import CleanMemo, CycleReport
+from sync.cycle import CleanMemo, Cycle
 from sync.lock import InstanceLock
 from sync.service import Resources, sync_once
 from sync.views import cycle_json, log_line
@@ -55,7 +55,7 @@ class Daemon:
         self.failures = 0
         self.resume_at = 0.0
         self.cycles = 0
-        #: What the next cycle may reuse: the last cycle's ``report.memo``.
+        #: What the next cycle may reuse: the last cycle's ``Cycle.memo``.
         self.memo: CleanMemo | None = None
 
     # --- signals -----------------------------------------------------------
@@ -113,13 +113,13 @@ class Daemon:
             job.at(config.report.at, config.sync.timezone).do(self._cycle, resources)
         return scheduler
 
-    def _cycle(self, resources: Resources) -> CycleReport | None:
+    def _cycle(self, resources: Resources) -> Cycle | None:
         """One cycle, logged in one line; failures back off instead of stopping."""
         if self.stopping or time.monotonic() < self.resume_at:
             return None
         self.cycles += 1
         try:
-            report = sync_once(
+            cycle = sync_once(
                 resources,
                 now=self.now,
                 with_report=True,
@@ -138,9 +138,9 @@ class Daemon:
                 "the workbook is reachable again after %s",
                 plural(self.failures, "failed try", "failed tries"),
             )
-        self.failures, self.resume_at, self.memo = 0, 0.0, report.memo
-        log.info(log_line(report), extra={"cycle": cycle_json(report)})
-        return report
+        self.failures, self.resume_at, self.memo = 0, 0.0, cycle.memo
+        log.info(log_line(cycle), extra={"cycle": cycle_json(cycle)})
+        return cycle
 
     def _back_off(self, reason: str, *, quiet: bool = False) -> None:
         self.failures += 1

@@ -23,7 +23,7 @@ from notifier.send import Sender
 from rules.model import Result
 from sync.alerts import AlertCounts, send_pending
 from sync.config import Config
-from sync.cycle import CycleReport
+from sync.cycle import Cycle
 from sync.errors import CreditsheetError
 from sync.schedule import latest_slot, next_report_due, zone_of
 from sync.store import Store
@@ -159,11 +159,11 @@ def retry_pending_now(config: Config, now: datetime) -> int:
 
 def record_cycle(
     store: Store,
-    report: CycleReport,
+    cycle: Cycle,
     started: datetime,
     alerts: AlertCounts | None = None,
 ) -> None:
     """Remember a finished cycle for ``status``. A cycle that raised is recorded by
     the caller as ``store.cycles.record(started, seconds, "failed", reason=str(err))``."""
-    outcome, reason = cycle_outcome(report)
-    store.cycles.record(started, report.duration, outcome, reason, cycle_figures(report, alerts))
+    outcome, reason = cycle_outcome(cycle)
+    store.cycles.record(started, cycle.duration, outcome, reason, cycle_figures(cycle, alerts))

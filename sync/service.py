@@ -1,6 +1,6 @@
 """A whole sync cycle as the program runs it: the workbook cycle, then the mail.
 
-    report = sync_once(resources, now=bootstrap.now, memo=last_report.memo)
+    cycle = sync_once(resources, now=bootstrap.now, memo=last_cycle.memo)
 
 ``sync`` and the daemon both call this, so a cycle run by hand and one run by
 the daemon do exactly the same things: write the workbook, queue and send the
@@ -27,10 +27,10 @@ from sync.calendar.importer import CalendarImport
 from sync.config import Config
 from sync.cycle import (
     CleanMemo,
-    CycleReport,
+    Cycle,
     carry_out,
-    cycle_report,
     decide_cycle,
+    finished_cycle,
     gather,
     run_cycle,
 )
@@ -72,11 +72,11 @@ def sync_once(
     proceed: Callable[[], bool] = lambda: True,
     by_hand: bool = False,
     memo: CleanMemo | None = None,
-) -> CycleReport:
+) -> Cycle:
     """One cycle with its alerts; ``with_report`` also queues the periodic report when due.
 
-    ``memo``: the last cycle's ``report.memo`` (a daemon keeps it between cycles);
-    this cycle's is on the report returned.
+    ``memo``: the last cycle's ``cycle.memo`` (a daemon keeps it between cycles);
+    this cycle's is on the cycle returned.
 
     The clock is read once: everything this cycle records carries that moment.
     ``proceed`` is asked once, right before the write: False (a daemon told to
@@ -123,7 +123,7 @@ def sync_once(
         if config.balance.enabled:
             renew = config.notify.renew_url
             publish(decided.result, store, at, timezone=gathered.zone, renew_url=renew)
-    report = cycle_report(
+    cycle = finished_cycle(
         resources.backend,
         gathered,
         decided,
@@ -136,11 +136,11 @@ def sync_once(
         memo=memo,
     )
     if not dry_run:
-        record_cycle(store, report, at, counts)
-    return report
+        record_cycle(store, cycle, at, counts)
+    return cycle
 
 
-def dry_run(config: Config, backend: Backend, *, now: datetime) -> CycleReport:
+def dry_run(config: Config, backend: Backend, *, now: datetime) -> Cycle:
     """``sync --dry-run``: a cycle that writes nothing, creates no state store, and
     sends nothing; the balance links shown are those that already exist."""
     uses_store = config.balance.enabled or config.calendar.enabled
@@ -153,7 +153,7 @@ def dry_run(config: Config, backend: Backend, *, now: datetime) -> CycleReport:
         links = balance_links(config, store, gathered.tables, now, create=False)
         decided = decide_cycle(config, gathered, links=links)
         outcome = carry_out(backend, gathered, decided, now=now, dry_run=True, calendar=calendar)
-        return cycle_report(
+        return finished_cycle(
             backend, gathered, decided, outcome, dry_run=True, calendar=calendar, links=links
         )
 

@@ -1,12 +1,12 @@
 """A cycle turned into text, for every view of it.
 
-    summary(report)       a cycle in plain text
-    sync_text(report)     what ``creditsheet sync`` prints (with each change, for a dry run)
-    not_written(report)   why ``creditsheet sync`` stops, when it does
+    summary(cycle)        a cycle in plain text
+    sync_text(cycle)      what ``creditsheet sync`` prints (with each change, for a dry run)
+    not_written(cycle)    why ``creditsheet sync`` stops, when it does
     change_lines(plan)    what ``creditsheet sync --dry-run`` would change, cell by cell
-    log_line(report)      the daemon's one log line for a cycle
-    cycle_json(report)    ``sync --json``, the daemon's JSON log
-    cycle_outcome(report), cycle_figures(report, alerts)
+    log_line(cycle)       the daemon's one log line for a cycle
+    cycle_json(cycle)     ``sync --json``, the daemon's JSON log
+    cycle_outcome(cycle), cycle_figures(cycle, alerts)
                           a cycle as the state store remembers it for ``status``
     status_text(config, now, daemon=pid)
                           what ``creditsheet status`` prints: the daemon, then
@@ -31,7 +31,7 @@ from sync.calendar.importer import CalendarImport
 from sync.calendar.report import status_lines as calendar_status
 from sync.calendar.report import summary_line as calendar_summary
 from sync.config import Config
-from sync.cycle import CycleReport
+from sync.cycle import Cycle
 from sync.diff import describe
 from sync.schedule import next_report_due, zone_of
 from sync.store import Store
@@ -39,40 +39,40 @@ from sync.store.cycles import CycleRecord
 from sync.store.outbox import QueuedMessage
 
 
-def cycle_json(report: CycleReport) -> dict[str, object]:
+def cycle_json(cycle: Cycle) -> dict[str, object]:
     """The cycle as one JSON object: ``sync --json``, the daemon's JSON log, the store."""
-    sessions = report.sessions_by_status()
+    sessions = cycle.sessions_by_status()
     return {
-        "workbook": report.workbook,
-        "today": report.today.isoformat(),
-        "dry_run": report.dry_run,
-        "rows_read": dict(report.rows_read),
-        "cells_changed": report.plan.size,
-        "written": report.outcome.written,
-        "not_written_reason": report.outcome.reason,
-        "packages": report.packages_by_status(),
+        "workbook": cycle.workbook,
+        "today": cycle.today.isoformat(),
+        "dry_run": cycle.dry_run,
+        "rows_read": dict(cycle.rows_read),
+        "cells_changed": cycle.plan.size,
+        "written": cycle.outcome.written,
+        "not_written_reason": cycle.outcome.reason,
+        "packages": cycle.packages_by_status(),
         "sessions": {
             "deducted": sessions[SessionStatus.DEDUCTED.value],
             "not_deducted": sessions[SessionStatus.NOT_DEDUCTED.value],
             "rejected": sessions[SessionStatus.REJECTED.value],
             "invalid": sessions[SessionStatus.INVALID.value],
         },
-        "rows_with_problems": report.rows_with_problems(),
-        "problems": [str(p) for p in report.result.problems],
-        "structural_problems": [str(p) for p in report.result.structural],
+        "rows_with_problems": cycle.rows_with_problems(),
+        "problems": [str(p) for p in cycle.result.problems],
+        "structural_problems": [str(p) for p in cycle.result.structural],
         "events": [
             {"kind": e.kind, "key": e.key, "audience": e.audience, "subject": e.subject}
-            for e in report.events
+            for e in cycle.events
         ],
-        "alerts": {"queued": 0, "sent": 0, "pending": 0, "failed": 0, **report.alerts},
-        "duration_seconds": round(report.duration, 4),
-        **({"calendar": _calendar_json(report)} if report.calendar is not None else {}),
+        "alerts": {"queued": 0, "sent": 0, "pending": 0, "failed": 0, **cycle.alerts},
+        "duration_seconds": round(cycle.duration, 4),
+        **({"calendar": _calendar_json(cycle)} if cycle.calendar is not None else {}),
     }
 
 
-def _calendar_json(report: CycleReport) -> dict[str, object]:
+def _calendar_json(cycle: Cycle) -> dict[str, object]:
     """The calendar import's figures: feeds by host only, never their addresses."""
-    made = report.calendar
+    made = cycle.calendar
     return {
         "bookings_logged": len(made.rows) if made is not None else 0,
         "cells_updated": len(made.updates) if made is not None else 0,
@@ -84,96 +84,94 @@ def _calendar_json(report: CycleReport) -> dict[str, object]:
                 "bookings": None if f.bookings is None else len(f.bookings),
                 "error": f.error,
             }
-            for f in report.feeds
+            for f in cycle.feeds
         ],
     }
 
 
-def summary(report: CycleReport) -> str:
+def summary(cycle: Cycle) -> str:
     """The plain-text summary of a cycle: what ``creditsheet sync`` prints."""
-    data = cycle_json(report)
-    lines = [f"{report.workbook}  (today {report.today.isoformat()})"]
-    rows = ", ".join(f"{tab} {n}" for tab, n in report.rows_read.items()) or "nothing"
+    data = cycle_json(cycle)
+    lines = [f"{cycle.workbook}  (today {cycle.today.isoformat()})"]
+    rows = ", ".join(f"{tab} {n}" for tab, n in cycle.rows_read.items()) or "nothing"
     lines.append(f"  rows read:   {rows}")
-    packages = ", ".join(f"{n} {s}" for s, n in report.packages_by_status().items() if n)
+    packages = ", ".join(f"{n} {s}" for s, n in cycle.packages_by_status().items() if n)
     lines.append(f"  packages:    {packages or 'none'}")
-    s = report.sessions_by_status()
+    s = cycle.sessions_by_status()
     lines.append(
         f"  sessions:    {s['Deducted']} deducted, {s['Not deducted']} not deducted, "
         f"{s['Rejected']} rejected, {s['Invalid']} invalid"
     )
-    lines.append(f"  problems:    {plural(report.rows_with_problems(), 'row')} with problems")
-    for problem in report.result.problems[:20]:
+    lines.append(f"  problems:    {plural(cycle.rows_with_problems(), 'row')} with problems")
+    for problem in cycle.result.problems[:20]:
         lines.append(f"    - {problem}")
-    if len(report.result.problems) > 20:
-        lines.append(f"    ... and {len(report.result.problems) - 20} more")
-    for problem in report.structural:
+    if len(cycle.result.problems) > 20:
+        lines.append(f"    ... and {len(cycle.result.problems) - 20} more")
+    for problem in cycle.structural:
         lines.append(f"  STRUCTURE:   {problem}")
-    verb = "would change" if report.dry_run else "changed"
-    written = (
-        "" if report.dry_run or report.outcome.written or not report.plan else " (not written)"
-    )
-    lines.append(f"  cells:       {report.plan.size} {verb}{written}")
-    if report.outcome.reason:
-        lines.append(f"  not written: {report.outcome.reason}")
+    verb = "would change" if cycle.dry_run else "changed"
+    written = "" if cycle.dry_run or cycle.outcome.written or not cycle.plan else " (not written)"
+    lines.append(f"  cells:       {cycle.plan.size} {verb}{written}")
+    if cycle.outcome.reason:
+        lines.append(f"  not written: {cycle.outcome.reason}")
     alerts = data["alerts"]
     assert isinstance(alerts, dict)
-    if report.dry_run:
-        lines.append(f"  alerts:      {len(report.events)} due now (a dry run queues none)")
+    if cycle.dry_run:
+        lines.append(f"  alerts:      {len(cycle.events)} due now (a dry run queues none)")
     else:
         lines.append(
             f"  alerts:      {alerts['queued']} queued, {alerts['sent']} sent, "
             f"{alerts['pending']} pending"
             + (f", {alerts['failed']} failed to send" if alerts["failed"] else "")
         )
-    if report.calendar is not None or report.feeds:
-        failed = sum(1 for f in report.feeds if f.error is not None)
-        lines.append(calendar_summary(report.calendar, len(report.feeds), failed))
-    lines.append(f"  took:        {report.duration:.2f} s")
+    if cycle.calendar is not None or cycle.feeds:
+        failed = sum(1 for f in cycle.feeds if f.error is not None)
+        lines.append(calendar_summary(cycle.calendar, len(cycle.feeds), failed))
+    lines.append(f"  took:        {cycle.duration:.2f} s")
     return "\n".join(lines)
 
 
-def sync_text(report: CycleReport) -> str:
+def sync_text(cycle: Cycle) -> str:
     """What ``creditsheet sync`` prints: the summary, and for a dry run each change."""
-    if not report.dry_run:
-        return summary(report)
-    lines = change_lines(report.plan)
+    if not cycle.dry_run:
+        return summary(cycle)
+    lines = change_lines(cycle.plan)
     changes = ["", "would change:" if lines else "nothing would change"]
-    return "\n".join([summary(report), *changes, *(f"  {line}" for line in lines)])
+    return "\n".join([summary(cycle), *changes, *(f"  {line}" for line in lines)])
 
 
-def not_written(report: CycleReport) -> str | None:
+def not_written(cycle: Cycle) -> str | None:
     """Why the workbook was not written and will not be without a fix (None: it was, or
     the next cycle writes it): what ``creditsheet sync`` stops with."""
-    if report.blocked:
+    if cycle.blocked:
         return "the workbook's structure is broken, so nothing was written: " + "; ".join(
-            str(p) for p in report.structural
+            str(p) for p in cycle.structural
         )
-    outcome = report.outcome
+    outcome = cycle.outcome
     if outcome.reason and not outcome.written and not outcome.retry_next_cycle:
         return outcome.reason
     return None
 
 
-def log_line(report: CycleReport) -> str:
+def log_line(cycle: Cycle) -> str:
     """The daemon's one log line for a cycle."""
-    data = cycle_json(report)
+    data = cycle_json(cycle)
     alerts = data["alerts"]
     assert isinstance(alerts, dict)
-    rows = sum(report.rows_read.values())
-    written = report.outcome.cells_written if report.outcome.written else 0
+    rows = sum(cycle.rows_read.values())
+    written = cycle.outcome.cells_written if cycle.outcome.written else 0
     problems = data["rows_with_problems"]
     assert isinstance(problems, int)
     line = (
-        f"cycle {'ok' if not report.outcome.reason else 'not written'} in "
-        f"{report.duration:.2f} s: {plural(rows, 'row')} read, {plural(written, 'cell')} written, "
+        f"cycle {'ok' if not cycle.outcome.reason else 'not written'} in "
+        f"{cycle.duration:.2f} s: {plural(rows, 'row')} read, {plural(written, 'cell')} written, "
         f"alerts {alerts['queued']} queued {alerts['sent']} sent {alerts['pending']} pending, "
         f"{plural(problems, 'row')} with problems"
     )
-    if report.outcome.reason:
-        line += f"; {report.outcome.reason}"
-    if report.structural:
-        line += "; structure: " + "; ".join(str(p) for p in report.structural)
+    if cycle.outcome.reason:
+        line += f"; {cycle.outcome.reason}"
+    if cycle.structural:
+        line += "; structure: " + "; ".join(str(p) for p in cycle.structural)
     return line
 
 
@@ -216,22 +214,22 @@ def _change_line(c: CellChange, letter: str) -> str:
 # --- the cycle history and status ------------------------------------------------
 
 
-def cycle_outcome(report: CycleReport) -> tuple[str, str | None]:
+def cycle_outcome(cycle: Cycle) -> tuple[str, str | None]:
     """``ok``, or ``not written`` and why."""
-    if report.blocked:
-        return "not written", "; ".join(str(p) for p in report.structural) or "structure broken"
-    if report.outcome.reason and not report.outcome.written:
-        return "not written", report.outcome.reason
+    if cycle.blocked:
+        return "not written", "; ".join(str(p) for p in cycle.structural) or "structure broken"
+    if cycle.outcome.reason and not cycle.outcome.written:
+        return "not written", cycle.outcome.reason
     return "ok", None
 
 
-def cycle_figures(report: CycleReport, alerts: AlertCounts | None = None) -> dict[str, Any]:
-    data = cycle_json(report)
+def cycle_figures(cycle: Cycle, alerts: AlertCounts | None = None) -> dict[str, Any]:
+    data = cycle_json(cycle)
     figures = {
         k: data[k]
         for k in ("rows_read", "cells_changed", "packages", "sessions", "rows_with_problems")
     }
-    figures["events"] = len(report.events)
+    figures["events"] = len(cycle.events)
     figures["alerts"] = (alerts or AlertCounts()).as_dict()
     return figures
 

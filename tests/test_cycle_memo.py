@@ -20,7 +20,7 @@ from sync.backends.google import GoogleBackend
 from sync.backends.xlsx import XlsxBackend
 from sync.cli import cli
 from sync.config import Config, load
-from sync.cycle import CleanMemo, CycleReport, collector_paused, run_cycle
+from sync.cycle import CleanMemo, Cycle, collector_paused, run_cycle
 from sync.daemon import Daemon
 from tests.contract.test_contract import CLIENTS, PACKAGES, SESSIONS
 from tests.sheetsfake import GOOGLE_BASE_URL, FakeSheets
@@ -38,7 +38,7 @@ class Kept:
     def result(self) -> Result | None:
         return self.memo.result if self.memo is not None else None
 
-    def cycle(self, config: Config, backend: Backend, *, now: datetime) -> CycleReport:
+    def cycle(self, config: Config, backend: Backend, *, now: datetime) -> Cycle:
         report = run_cycle(config, backend, now=now, memo=self.memo)
         self.memo = report.memo
         return report
@@ -132,7 +132,7 @@ def fake() -> Iterator[FakeSheets]:
         yield made
 
 
-def settled(fake: FakeSheets) -> tuple[str, GoogleBackend, Kept, CycleReport]:
+def settled(fake: FakeSheets) -> tuple[str, GoogleBackend, Kept, Cycle]:
     """A practice synced once, then read clean: the memo holds that clean result."""
     tabs = {"Clients": CLIENTS, "Packages": PACKAGES, "Sessions": SESSIONS, "Notes": NOTES}
     rows = {title: [list(r) for r in tab] for title, tab in tabs.items()}
@@ -145,7 +145,7 @@ def settled(fake: FakeSheets) -> tuple[str, GoogleBackend, Kept, CycleReport]:
     return sid, backend, memo, clean
 
 
-def google_cycle(backend: GoogleBackend, memo: Kept) -> CycleReport:
+def google_cycle(backend: GoogleBackend, memo: Kept) -> Cycle:
     return memo.cycle(GOOGLE_CONFIG, backend, now=NOW)
 
 

@@ -31,7 +31,7 @@ from sync.backends.google import (
     encoded_blocks,
 )
 from sync.backends.google.client import RetryPolicy
-from sync.cycle import CycleReport, run_cycle
+from sync.cycle import Cycle, run_cycle
 
 # The contract suite's sample practice, so both backends are tried on the same rows.
 from tests.contract.test_contract import CLIENTS, CONFIG, NOW, PACKAGES, SESSIONS
@@ -68,11 +68,11 @@ def backend(sid: str, **kwargs: Any) -> GoogleBackend:
     return GoogleBackend(sid, endpoint=GOOGLE_BASE_URL, sleep=lambda s: None, **options)
 
 
-def cycle(b: GoogleBackend) -> CycleReport:
+def cycle(b: GoogleBackend) -> Cycle:
     return run_cycle(CONFIG, b, now=NOW)
 
 
-def counted(fake: FakeSheets, b: GoogleBackend) -> tuple[CycleReport, list[str]]:
+def counted(fake: FakeSheets, b: GoogleBackend) -> tuple[Cycle, list[str]]:
     """A cycle, and the kinds of the requests it made."""
     fake.reset_log()
     report = cycle(b)

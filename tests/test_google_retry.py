@@ -17,7 +17,7 @@ from sync.backends.base import WorkbookUnavailable
 from sync.backends.google import GoogleBackend
 from sync.backends.google.client import RetryPolicy, SheetsUnreachable, retry_after
 from sync.config import Config
-from sync.cycle import CycleReport, run_cycle
+from sync.cycle import Cycle, run_cycle
 from tests.sheetsfake import GOOGLE_BASE_URL, FakeSheets
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -69,7 +69,7 @@ def backend(fake: FakeSheets, clock: Clock, policy: RetryPolicy | None = None) -
     )
 
 
-def cycle(b: GoogleBackend) -> CycleReport:
+def cycle(b: GoogleBackend) -> Cycle:
     return run_cycle(CONFIG, b, now=NOW)
 
 

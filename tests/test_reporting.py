@@ -17,7 +17,7 @@ from rules.engine import compute
 from rules.model import Result
 from sync.alerts import AlertCounts, deliver
 from sync.backends.base import WriteOutcome, WritePlan
-from sync.cycle import CycleReport
+from sync.cycle import Cycle
 from sync.reporting import (
     ReportError,
     queue_report,
@@ -61,8 +61,8 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s.close()
 
 
-def cycle(result: Result = RESULT, outcome: WriteOutcome | None = None) -> CycleReport:
-    return CycleReport(
+def cycle(result: Result = RESULT, outcome: WriteOutcome | None = None) -> Cycle:
+    return Cycle(
         workbook="practice.xlsx",
         today=TODAY,
         dry_run=False,
