@@ -1,6 +1,6 @@
 """The Google Sheets backend: one read per idle cycle, one more read and one write when busy.
 
-    backend = GoogleBackend(key, key_file=Path("service-account.json"))
+    backend = GoogleBackend(spreadsheet_id, key_file=Path("service-account.json"))
     snapshot = backend.read()           # one values:batchGet of every tab
     backend.write(snapshot, plan)       # one values:batchGet to verify, one batchUpdate
 
@@ -46,7 +46,7 @@ from sync.backends.google.cells import (
     encode_body,
     encoded_blocks,
 )
-from sync.backends.google.signin import ENDPOINT_ENV, load_service_account, spreadsheet_key
+from sync.backends.google.signin import ENDPOINT_ENV, load_service_account, spreadsheet_id_of
 
 __all__ = [
     "CELL_BITS",
@@ -58,5 +58,5 @@ __all__ = [
     "encode_body",
     "encoded_blocks",
     "load_service_account",
-    "spreadsheet_key",
+    "spreadsheet_id_of",
 ]

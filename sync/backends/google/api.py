@@ -1,7 +1,7 @@
 """One spreadsheet's API calls: signed in on first use, each counted, Google's errors in
 plain words.
 
-    api = SheetsAPI(key, key_file=Path("service-account.json"))
+    api = SheetsAPI(spreadsheet_id, key_file=Path("service-account.json"))
     api.metadata({"fields": ...})   # spreadsheets.get
     api.batch_get(["Clients!1:2"])  # values:batchGet, plain values
     api.update(body)                # one batchUpdate, already encoded
@@ -51,7 +51,7 @@ class Refused(Exception):
 
 
 class SheetsAPI:
-    """The Sheets API for one spreadsheet (``key``).
+    """The Sheets API for one spreadsheet (``spreadsheet_id``).
 
     ``key_file`` is the service-account JSON key; with ``endpoint`` (an emulator's
     base URL) no credentials are used. ``rng``, ``sleep`` and ``clock`` drive the
@@ -60,7 +60,7 @@ class SheetsAPI:
 
     def __init__(
         self,
-        key: str,
+        spreadsheet_id: str,
         *,
         key_file: Path | None = None,
         endpoint: str | None = None,
@@ -69,7 +69,7 @@ class SheetsAPI:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.key = key
+        self.spreadsheet_id = spreadsheet_id
         self.key_file = key_file
         self.endpoint = endpoint
         self.policy = policy or RetryPolicy()
@@ -118,7 +118,7 @@ class SheetsAPI:
             if err.code == 400:
                 raise Refused(message) from None
             raise WorkbookUnavailable(
-                access_refused(err.code, message, self.key, self.email, writing=writing)
+                access_refused(err.code, message, self.spreadsheet_id, self.email, writing=writing)
             ) from None
         except RefreshError as err:
             reason = str(err.args[0]) if err.args else "refused"
@@ -137,11 +137,13 @@ class SheetsAPI:
 
     def metadata(self, params: dict[str, Any]) -> Mapping[str, Any]:
         """``spreadsheets.get`` with ``params`` (its ``fields``, ranges, grid data)."""
-        return self.call(lambda h: h.fetch_sheet_metadata(self.key, params))
+        return self.call(lambda h: h.fetch_sheet_metadata(self.spreadsheet_id, params))
 
     def batch_get(self, ranges: Sequence[str]) -> list[dict[str, Any]]:
         """The plain values of ``ranges`` (one values:batchGet), in their order."""
-        answer = self.call(lambda h: h.values_batch_get(self.key, list(ranges), dict(VALUES)))
+        answer = self.call(
+            lambda h: h.values_batch_get(self.spreadsheet_id, list(ranges), dict(VALUES))
+        )
         found: list[dict[str, Any]] = answer.get("valueRanges") or []
         return found
 
@@ -151,6 +153,8 @@ class SheetsAPI:
         # rows and got no answer is not sent again (the next cycle finds what landed).
         resend = b'"appendCells"' not in body
         return self.call(
-            lambda h: h.batch_update_encoded(self.key, body, params, resend_unanswered=resend),
+            lambda h: h.batch_update_encoded(
+                self.spreadsheet_id, body, params, resend_unanswered=resend
+            ),
             writing=True,
         )

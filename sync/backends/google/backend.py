@@ -55,7 +55,7 @@ from sync.backends.google.metadata import (
 )
 from sync.backends.google.signin import (
     ENDPOINT_ENV,
-    spreadsheet_key,
+    spreadsheet_id_of,
 )
 from sync.backends.google.verify import (
     MAX_VERIFY_RANGES,
@@ -107,7 +107,7 @@ class GoogleBackend:
 
     def __init__(
         self,
-        key: str,
+        spreadsheet_id: str,
         *,
         key_file: Path | None = None,
         endpoint: str | None = None,
@@ -118,14 +118,14 @@ class GoogleBackend:
         metadata_max_age: float = 300.0,
         max_batch_bytes: int = MAX_BATCH_BYTES,
     ) -> None:
-        self.key = key
+        self.spreadsheet_id = spreadsheet_id
         self.rng = rng or random.Random()
         self.clock = clock
         self.metadata_max_age = metadata_max_age
         self.max_batch_bytes = max_batch_bytes
-        self.location = f"Google Sheets {key}"
+        self.location = f"Google Sheets {spreadsheet_id}"
         self.api = SheetsAPI(
-            key,
+            spreadsheet_id,
             key_file=key_file,
             endpoint=endpoint,
             policy=policy,
@@ -143,7 +143,7 @@ class GoogleBackend:
     ) -> GoogleBackend:
         """The backend as configured, sent to ``$CREDITSHEET_SHEETS_ENDPOINT`` when set."""
         return cls(
-            spreadsheet_key(spreadsheet), key_file=key_file, endpoint=environ.get(ENDPOINT_ENV)
+            spreadsheet_id_of(spreadsheet), key_file=key_file, endpoint=environ.get(ENDPOINT_ENV)
         )
 
     # --- talking to the API ----------------------------------------------------
@@ -178,7 +178,7 @@ class GoogleBackend:
                     f"Google Sheets refused to describe the sheet: {err}"
                 ) from None
             meta = self._metadata.keep(raw, self.clock())
-            self.location = f"Google Sheets '{meta.title}' ({self.key})"
+            self.location = f"Google Sheets '{meta.title}' ({self.spreadsheet_id})"
         return meta
 
     def _stale(self, meta: Metadata) -> bool:
@@ -242,8 +242,8 @@ class GoogleBackend:
         last = self._last.snapshot.digest if self._last is not None else None
 
         def fetch(h: RetryingHTTPClient) -> tuple[list[dict[str, Any]] | None, str]:
-            response = h.values_batch_get_response(self.key, ranges, VALUES)
-            digest = read_digest(self.key, meta.time_zone, titles, response.content)
+            response = h.values_batch_get_response(self.spreadsheet_id, ranges, VALUES)
+            digest = read_digest(self.spreadsheet_id, meta.time_zone, titles, response.content)
             if digest == last:
                 return None, digest
             found: list[dict[str, Any]] = response.json().get("valueRanges") or []
