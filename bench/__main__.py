@@ -10,6 +10,15 @@ sync (the second of two in one process, as a running daemon's), and the floor
 the cycle is measured against (xlsx: openpyxl's own load and save of the same
 file; google: decoding the read response plus encoding the write request, the
 JSON work any client must do).
+
+The bench stands on the product's own code: it imports nothing from ``tests/``.
+The Google cases talk HTTP to the Sheets fake (``python -m tests.sheetsfake``),
+started here as a separate server program on 127.0.0.1, as the backend would
+talk to Google; nothing of the fake is imported into the measuring process.
+
+``--out`` replaces only the rows it measured: in the results block of the file,
+each backend has its own table, and the rows of backends and sizes not
+measured this time are kept as they were.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,8 +161,7 @@ def main() -> None:
                 print(fmt_row(r), flush=True)
             rows += found
     if args.out:
-        table = "\n".join([HEADER, *(fmt_row(r) for r in rows)])
-        write_results(args.out, table, machine())
+        write_results(args.out, [fmt_row(r) for r in rows], machine())
 
 
 #: Past this many sessions the fake itself takes too long to carry out a first sync's
@@ -206,11 +215,66 @@ def google_rows(sessions: int, folder: Path) -> list[dict[str, object]]:
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
-def write_results(path: Path, table: str, where: str) -> None:
-    block = f"{BEGIN}\nMeasured on {where}.\n\n{table}\n{END}"
+@dataclass
+class Section:
+    """One backend's part of the results block: what it was measured on, its rows."""
+
+    backend: str
+    about: str
+    rows: list[str]
+    #: The table's header rows (an older run's may name its columns differently).
+    header: str = HEADER
+
+
+def sessions_of(row: str) -> int:
+    return int(row.split("|")[1].strip().replace(",", ""))
+
+
+def backend_of(row: str) -> str:
+    return row.split("|")[3].strip()
+
+
+def read_sections(block: str) -> list[Section]:
+    """The block's sections: a paragraph, then its table (one table may hold
+    several backends' rows, as an older block did: each gets its own section)."""
+    sections: dict[str, Section] = {}
+    about = ""
+    for chunk in block.strip().split("\n\n"):
+        lines = chunk.strip().splitlines()
+        if not lines or not lines[0].startswith("|"):
+            about = chunk.strip()
+            continue
+        for row in lines[2:]:
+            name = backend_of(row)
+            header = "\n".join(lines[:2])
+            sections.setdefault(name, Section(name, about, [], header)).rows.append(row)
+    return list(sections.values())
+
+
+def merge(sections: list[Section], backend: str, rows: list[str], where: str) -> list[Section]:
+    """``sections`` with ``backend``'s rows for the sizes in ``rows`` replaced."""
+    measured = {sessions_of(r) for r in rows}
+    old = next((s for s in sections if s.backend == backend), None)
+    kept = [r for r in old.rows if sessions_of(r) not in measured] if old else []
+    about = f"{backend}, measured on {where}."
+    if kept and old is not None and old.about != about:
+        sizes = ", ".join(f"{n:,}" for n in sorted({sessions_of(r) for r in kept}))
+        about += f" The rows for {sizes} sessions are from an earlier run: {old.about}"
+    merged = Section(backend, about, sorted([*kept, *rows], key=sessions_of))
+    others = [s for s in sections if s.backend != backend]
+    order = {"xlsx": 0, "google": 1}
+    return sorted([*others, merged], key=lambda s: order.get(s.backend, len(order)))
+
+
+def write_results(path: Path, rows: list[str], where: str) -> None:
+    """Put ``rows`` into the results block of ``path``, keeping the rows not re-measured."""
     text = path.read_text() if path.exists() else f"# Performance\n\n{BEGIN}\n{END}\n"
     start, end = text.index(BEGIN), text.index(END) + len(END)
-    path.write_text(text[:start] + block + text[end:])
+    sections = read_sections(text[start + len(BEGIN) : end - len(END)])
+    for backend in dict.fromkeys(backend_of(r) for r in rows):
+        sections = merge(sections, backend, [r for r in rows if backend_of(r) == backend], where)
+    body = "\n\n".join(f"{s.about}\n\n{s.header}\n" + "\n".join(s.rows) for s in sections)
+    path.write_text(text[:start] + f"{BEGIN}\n{body}\n{END}" + text[end:])
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import resource
+import shutil
 import sys
 import time
 from datetime import UTC, date, datetime
@@ -24,13 +25,12 @@ import requests
 from python_calamine import CalamineWorkbook, SheetTypeEnum
 
 from bench.generate import TODAY, cells, one_more_session, practice
-from rules.model import Table
 from rules.values import date_to_serial
 from sync.backends.base import AppendedCell, RowAppend, WritePlan
 from sync.backends.google import GoogleBackend
 from sync.backends.xlsx import XlsxBackend
 from sync.config import Config
-from sync.cycle import CleanMemo, run_cycle
+from sync.cycle import run_cycle
 
 NOW = datetime(TODAY.year, TODAY.month, TODAY.day, 12, tzinfo=UTC)
 CONFIG = Config.model_validate({"sync": {"timezone": "Europe/London"}})
@@ -53,9 +53,9 @@ def make_xlsx(sessions: int, folder: Path) -> dict[str, object]:
 
 def sync_xlsx(path: Path, *, steady: bool = False) -> dict[str, object]:
     """One cycle; ``steady``: the second of two in one process, as a running daemon's."""
-    backend, memo = XlsxBackend(path), CleanMemo()
+    backend, memo = XlsxBackend(path), None
     if steady:
-        run_cycle(CONFIG, backend, now=NOW, memo=memo)
+        memo = run_cycle(CONFIG, backend, now=NOW, memo=memo).memo
     wall, cpu = time.perf_counter(), time.process_time()
     report = run_cycle(CONFIG, backend, now=NOW, memo=memo)
     return {
@@ -110,7 +110,7 @@ def seed_google(sessions: int, folder: Path, *, synced: bool = False) -> dict[st
     """A seed file for ``python -m tests.sheetsfake`` (dates as serial numbers, as Google has).
 
     ``synced``: the workbook as a first sync leaves it (its computed values and the
-    Dashboard, worked out here in memory), for sizes where the fake itself would take
+    Dashboard, see :func:`synced_sheets`), for sizes where the fake itself would take
     too long to carry out a first sync's write.
     """
     tabs = practice(sessions)
@@ -119,30 +119,47 @@ def seed_google(sessions: int, folder: Path, *, synced: bool = False) -> dict[st
         for title, rows in tabs.items()
     }
     if synced:
-        from tests.memory import MemoryBackend
-
-        memory = MemoryBackend(
-            {t: Table(t, rows[0], rows[1:]) for t, rows in sheets.items()}, numbers_are_dates=True
-        )
-        run_cycle(CONFIG, memory, now=NOW)
-        sheets = {
-            t: [
-                [date_to_serial(v) if isinstance(v, date) else v for v in row]
-                for row in [memory.header[t], *memory.rows[t]]
-            ]
-            for t in memory.header
-        }
+        sheets = synced_sheets(sessions, folder)
     seed = {"spreadsheets": [{"id": "bench", "title": "Practice", "sheets": sheets}]}
     (folder / "seed.json").write_text(json.dumps(seed))
     return {"cells": cells(tabs)}
 
 
+def synced_sheets(sessions: int, folder: Path) -> dict[str, list[list[object]]]:
+    """Every tab's values as a first sync leaves them, dates as serial numbers.
+
+    Worked out by the product itself: the practice is written as an xlsx
+    workbook, one cycle of the xlsx backend syncs it, and its read gives the
+    values back (the colors are not carried over: the seed holds values only).
+    """
+    make_xlsx(sessions, folder)
+    synced = folder / "seed.xlsx"
+    shutil.copy(folder / "unsynced.xlsx", synced)
+    backend = XlsxBackend(synced)
+    report = run_cycle(CONFIG, backend, now=NOW)
+    assert report.outcome.written, report.outcome.reason
+    return {
+        title: [[_as_google(v) for v in row] for row in [table.header, *table.rows]]
+        for title, table in backend.read().tables.items()
+    }
+
+
+def _as_google(value: object) -> object:
+    """A cell read from xlsx as Google holds it: dates as serial numbers, whole
+    numbers as integers, empty cells as nothing."""
+    if isinstance(value, date):
+        return date_to_serial(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None if value == "" else value
+
+
 def sync_google(url: str, *, add_session: bool, steady: bool = False) -> dict[str, object]:
     """One cycle with metadata cached, as in a running daemon; ``steady``: after a first."""
-    backend, memo = GoogleBackend("bench", endpoint=url), CleanMemo()
+    backend, memo = GoogleBackend("bench", endpoint=url), None
     backend.metadata()
     if steady:
-        run_cycle(CONFIG, backend, now=NOW, memo=memo)
+        memo = run_cycle(CONFIG, backend, now=NOW, memo=memo).memo
     seen: list[tuple[str, bytes, bytes]] = []
     session = backend.client().session
     session.hooks["response"].append(

@@ -22,7 +22,7 @@ from notifier.send import SendError
 class FileSender:
     def __init__(self, outbox: Path) -> None:
         self.outbox = Path(outbox)
-        self.where = f"files in {self.outbox}"
+        self.via = f"files in {self.outbox}"
 
     def filename(self, message: EmailMessage) -> str:
         when = _date_of(message).astimezone(UTC)

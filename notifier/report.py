@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from notifier.digest import rejected_title
+from notifier.alert_email import rejected_title
 from notifier.format import money, month_label, nice_date, plural
 from notifier.render import Rendered, render
 from rules.model import Dashboard, SessionResult
@@ -82,7 +82,7 @@ class ReportView:
 
 
 def rejected_sessions(sessions: Sequence[SessionResult], today: date) -> list[str]:
-    """Each ``Rejected`` session, oldest first, in the digest's words."""
+    """Each ``Rejected`` session, oldest first, in the alert email's words."""
     rejected = [
         (s.session.date, s.row, s.session.client.name, s.note)
         for s in sessions

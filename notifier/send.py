@@ -30,8 +30,8 @@ class SendError(CreditsheetError):
 
 
 class Sender(Protocol):
-    #: Where messages go, for logs and ``status``: ``smtp.example.com:587``.
-    where: str
+    #: How messages go out, for logs and ``status``: ``smtp.example.com:587``.
+    via: str
 
     def send(self, message: EmailMessage) -> None:
         """Deliver ``message`` to its To addresses, or raise :class:`SendError`."""

@@ -45,13 +45,13 @@ class SmtpSender:
         self.username = config.username
         self.password_env = config.password_env
         self.timeout = config.timeout_seconds
-        self.where = f"{self.host}:{self.port}"
+        self.via = f"{self.host}:{self.port}"
         self._password = password
         self._context = ssl_context
         self._local_hostname = local_hostname
 
     def __repr__(self) -> str:
-        return f"SmtpSender({self.where}, security={self.security}, user={self.username!r})"
+        return f"SmtpSender({self.via}, security={self.security}, user={self.username!r})"
 
     def send(self, message: EmailMessage) -> None:
         to = recipients(message)
@@ -73,7 +73,7 @@ class SmtpSender:
         for address, (code, reply) in refused.items():
             log.warning(
                 "%s refused %s (%s %s); the others received the message",
-                self.where,
+                self.via,
                 address,
                 code,
                 self._redact(_text(reply)),
@@ -82,7 +82,7 @@ class SmtpSender:
             "sent %s to %s via %s",
             message.get("Message-ID"),
             plural(len(to), "recipient"),
-            self.where,
+            self.via,
         )
 
     def _ssl(self) -> ssl.SSLContext:
@@ -105,7 +105,7 @@ class SmtpSender:
                 smtp.ehlo()
                 if not smtp.has_extn("starttls"):
                     raise SendError(
-                        f"{self.where} does not offer STARTTLS; set [email] security = "
+                        f"{self.via} does not offer STARTTLS; set [email] security = "
                         '"ssl" (usually port 465) or "none"; ' + RETRIED,
                         unreachable=True,
                     )
@@ -126,7 +126,7 @@ class SmtpSender:
                 else "[email] password_env does not name the environment variable that holds it"
             )
             raise SendError(
-                f"no password for {self.username} on {self.where}: {where}; " + RETRIED,
+                f"no password for {self.username} on {self.via}: {where}; " + RETRIED,
                 unreachable=True,
             )
         smtp.ehlo_or_helo_if_needed()
@@ -137,13 +137,13 @@ class SmtpSender:
                 else "check [email] host and port"
             )
             raise SendError(
-                f"{self.where} does not offer a login (no SMTP AUTH); {hint}; " + RETRIED,
+                f"{self.via} does not offer a login (no SMTP AUTH); {hint}; " + RETRIED,
                 unreachable=True,
             )
         smtp.login(self.username, self._password)
 
     def _explain(self, err: BaseException) -> SendError:
-        where = self.where
+        where = self.via
         if isinstance(err, smtplib.SMTPAuthenticationError):
             env = f" in the environment variable {self.password_env}" if self.password_env else ""
             return SendError(

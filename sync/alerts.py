@@ -3,7 +3,7 @@
     counts = deliver(result, store, sender, config, now)
 
 1. Record the cycle's events in the state store and queue their emails, in
-   one transaction: one digest for the practitioner with every new event, and
+   one transaction: one alert email for the practitioner with every new event, and
    (when ``[notify] clients = true``) one notice per new client event.
 2. Send every pending message that is due, marking each sent right after it
    went. A failed send stays pending and is retried on a later cycle, after a
@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from notifier.digest import render_digest
+from notifier.alert_email import render_alert_email
 from notifier.facts import Facts
 from notifier.messages import AddressError, build, from_bytes
 from notifier.notices import KINDS as CLIENT_KINDS
@@ -122,13 +122,13 @@ def messages_for(
     now: datetime,
     links: Mapping[str, str] | None = None,
 ) -> list[Outgoing]:
-    """The digest for the practitioner and the client notices for these new events."""
+    """The alert email for the practitioner and the client notices for these new events."""
     facts = Facts.of(result)
     out: list[Outgoing] = []
     mine = [e for e in new if e.audience == PRACTITIONER]
     if mine and config.email.to:
-        dedupe = digest_key(mine, now)
-        rendered = render_digest(
+        dedupe = alert_email_id(mine, now)
+        rendered = render_alert_email(
             mine, facts, currency=config.rules.currency, today=result.dashboard.today
         )
         out.append(
@@ -170,8 +170,9 @@ def messages_for(
     return out
 
 
-def digest_key(events: Sequence[Event], now: datetime) -> str:
-    """One digest per cycle: the cycle's time and the keys it reports."""
+def alert_email_id(events: Sequence[Event], now: datetime) -> str:
+    """The outbox's dedupe key of a cycle's alert email: the cycle's time and the
+    events it reports. (Its ``digest:`` prefix is kept as state files hold it.)"""
     keys = "\n".join(sorted(e.key for e in events))
     return f"digest:{timestamp(now)}:{hashlib.sha256(keys.encode()).hexdigest()[:16]}"
 

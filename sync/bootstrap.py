@@ -1,5 +1,6 @@
-"""The one place that turns a config into real parts: backend, mail sender, clock,
-layout, and all of them together for one workbook's cycles (:func:`parts`)."""
+"""The one place that turns a config into what the program runs with: backend, mail
+sender, clock, layout, and all of them together for one workbook's cycles
+(:func:`resources`)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sync.backends.base import Backend, Layout
 from sync.calendar.plan import EVENT
 from sync.config import Config, ConfigError
 from sync.demo import demo_calendar, demo_rows
-from sync.service import Parts
+from sync.service import Resources
 from sync.store import Store
 
 
@@ -102,7 +103,7 @@ def demo_feeds(config: Config, today: date) -> list[str]:
     return done
 
 
-def parts(config: Config) -> Parts:
+def resources(config: Config) -> Resources:
     """Backend, state store and mail sender for one workbook's cycles."""
     from sync.calendar.importer import CalendarImport
 
@@ -110,7 +111,7 @@ def parts(config: Config) -> Parts:
     calendar = (
         CalendarImport.for_config(config, store.calendar) if config.calendar.enabled else None
     )
-    return Parts(
+    return Resources(
         config=config,
         backend=backend(config),
         store=store,

@@ -24,32 +24,21 @@ from click.core import ParameterSource
 
 from notifier.send import SendError
 from notifier.smtp import RETRIED
-from rules.accounts import accounts
 from rules.words import plural
-from sync import balance, bootstrap, logs
-from sync.calendar.importer import CalendarImport
-from sync.calendar.report import check_lines as calendar_check
-from sync.calendar.report import status_lines as calendar_status
-from sync.config import Config, config_path, load
+from sync import balance, bootstrap, logs, service
+from sync.checks import check as check_all
+from sync.config import config_path, load
 from sync.cycle import (
-    CycleReport,
-    carry_out,
-    cycle_report,
-    decide_cycle,
-    gather,
     run_cycle,
     today_in,
 )
 from sync.daemon import Daemon
 from sync.errors import EXIT_CONFIG, EXIT_ERROR, EXIT_WORKBOOK, CreditsheetError
-from sync.export import default_name, write, write_csv
-from sync.keyfile import check_key_file
+from sync.export import export as export_ledger
 from sync.lock import InstanceLock
-from sync.reporting import report_text, send_report, status_lines, test_email
-from sync.schedule import zone_of
-from sync.service import balance_links, sync_once
+from sync.reporting import report_text, retry_pending_now, send_report, test_email
 from sync.store import Store
-from sync.views import change_lines, cycle_json, summary
+from sync.views import cycle_json, not_written, status_text, sync_text
 
 log = logging.getLogger("creditsheet")
 
@@ -131,6 +120,8 @@ def command(func: F) -> F:
         setup_logging(verbose, quiet, chatty=func.__name__ == "run")
         try:
             return func(config_path(config_file), quiet=quiet, **kwargs)
+        except BrokenPipeError:  # the reader went away (`creditsheet status | head -1`)
+            _reader_gone()
         except CreditsheetError as err:  # the one place errors become exit statuses
             _fail(str(err), err.exit_status, verbose)
         except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
@@ -139,6 +130,20 @@ def command(func: F) -> F:
             _fail(f"{type(err).__name__}: {err}", EXIT_ERROR, verbose)
 
     return common_options(wrapper)  # type: ignore[return-value]
+
+
+def _reader_gone() -> None:
+    """End quietly when standard output's reader has closed it: what was printed was
+    all it wanted. Standard output goes to /dev/null first, so the interpreter's last
+    flush finds nowhere to fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor behind it (captured output)
+        pass
+    finally:
+        os.close(devnull)
+    sys.exit(0)
 
 
 def _fail(message: str, code: int, verbose: bool) -> None:
@@ -163,6 +168,11 @@ def cli(config_file: str | None, verbose: bool, quiet: bool) -> None:
     after its name (`creditsheet --config c.toml sync` is `creditsheet sync
     --config c.toml`); `creditsheet COMMAND --help` lists them with the
     command's own options.
+
+    \b
+    Example:
+        creditsheet init --demo
+        creditsheet sync --config config.toml
     """
 
 
@@ -188,7 +198,7 @@ def init(path: Path, *, quiet: bool, demo: bool) -> None:
     if not quiet:
         for line in done or ["nothing to do: the workbook already has every tab and column"]:
             click.echo(line)
-        click.echo(f"workbook: {backend.where}")
+        click.echo(f"workbook: {backend.location}")
 
 
 @cli.command()
@@ -205,50 +215,16 @@ def sync(path: Path, *, quiet: bool, dry_run: bool, as_json: bool) -> None:
     """
     config = load(path)
     if dry_run:
-        report = _dry_run(config)
+        cycle = service.dry_run(config, bootstrap.backend(config), now=bootstrap.now())
     else:
-        parts = bootstrap.parts(config)
-        try:
-            report = sync_once(parts, now=bootstrap.now, by_hand=True)
-        finally:
-            parts.close()
+        with bootstrap.resources(config) as resources:
+            cycle = service.sync_once(resources, now=bootstrap.now, by_hand=True)
     if as_json:
-        click.echo(json.dumps(cycle_json(report), ensure_ascii=False))
-    elif not quiet or report.blocked:
-        click.echo(summary(report))
-        if dry_run:
-            lines = change_lines(report.plan)
-            click.echo("\nwould change:" if lines else "\nnothing would change")
-            for line in lines:
-                click.echo(f"  {line}")
-    if report.blocked:
-        raise CommandFailed(
-            "the workbook's structure is broken, so nothing was written: "
-            + "; ".join(str(p) for p in report.structural),
-            EXIT_WORKBOOK,
-        )
-    outcome = report.outcome
-    if outcome.reason and not outcome.written and not outcome.retry_next_cycle:
-        raise CommandFailed(outcome.reason, EXIT_WORKBOOK)
-
-
-def _dry_run(config: Config) -> CycleReport:
-    """A cycle that writes nothing, creates no state store, and sends nothing."""
-    backend = bootstrap.backend(config)
-    at = bootstrap.now()
-    uses_store = config.balance.enabled or config.calendar.enabled
-    if not (uses_store and config.state_path.exists()):
-        calendar = CalendarImport.for_config(config, None, record=False)
-        return run_cycle(config, backend, now=at, dry_run=True, calendar=calendar)
-    with Store(config.state_path) as store:  # show the links that already exist
-        calendar = CalendarImport.for_config(config, store.calendar, record=False)
-        gathered = gather(config, backend, now=at, calendar=calendar)
-        links = balance_links(config, store, gathered.tables, at, create=False)
-        decided = decide_cycle(config, gathered, links=links)
-        outcome = carry_out(backend, gathered, decided, now=at, dry_run=True, calendar=calendar)
-        return cycle_report(
-            backend, gathered, decided, outcome, dry_run=True, calendar=calendar, links=links
-        )
+        click.echo(json.dumps(cycle_json(cycle), ensure_ascii=False))
+    elif not quiet or cycle.blocked:
+        click.echo(sync_text(cycle))
+    if (failure := not_written(cycle)) is not None:
+        raise CommandFailed(failure, EXIT_WORKBOOK)
 
 
 @cli.command()
@@ -263,65 +239,14 @@ def check(path: Path, *, quiet: bool) -> None:
         creditsheet check --config config.toml
     """
     config = load(path)
-    click.echo(f"ok: config {path}")
-    if config.workbook.backend == "google" and config.workbook.credentials:
-        for warning in check_key_file(config.resolve(config.workbook.credentials)):
-            click.echo(f"warning: {warning}")
-    backend = bootstrap.backend(config)
-    calendar = CalendarImport.for_config(config, None, record=False)
-    report = run_cycle(config, backend, now=bootstrap.now(), dry_run=True, calendar=calendar)
-    click.echo(f"ok: workbook {backend.where} can be read")
-    trouble = 0
-    for problem in report.structural:
-        click.echo(f"problem: {problem}")
-        trouble += 1
-    for blocker in report.write_blockers:
-        click.echo(f"problem: the workbook contains {blocker}; creditsheet will not save over it")
-        trouble += 1
-    if not report.structural:
-        click.echo("ok: every required tab and column is there")
-    if report.result.problems:
-        click.echo(
-            f"note: {plural(report.rows_with_problems(), 'row')} with problems; "
-            "`creditsheet sync` writes each reason into that row's Sync note"
-        )
-    if calendar is not None:
-        feed_lines, feed_trouble = calendar_check(calendar, bootstrap.now())
-        for line in feed_lines:
-            click.echo(line)
-        trouble += feed_trouble
-    trouble += _check_email(config)
-    if report.blocked or report.write_blockers:
+    checked = check_all(config, path, bootstrap.backend, now=bootstrap.now(), say=click.echo)
+    if checked.broken:
         raise CommandFailed(
             "the workbook needs fixing before creditsheet can write to it", EXIT_WORKBOOK
         )
-    if trouble:
-        raise CommandFailed(f"{plural(trouble, 'thing')} to fix (see above)", EXIT_CONFIG)
+    if checked.trouble:
+        raise CommandFailed(f"{plural(checked.trouble, 'thing')} to fix (see above)", EXIT_CONFIG)
     click.echo("all good")
-
-
-def _check_email(config: Config) -> int:
-    email = config.email
-    trouble = 0
-    if not email.to:
-        click.echo("note: [email] to is empty, so alerts and reports go to nobody")
-    if email.backend == "file":
-        folder = config.outbox_path
-        parent = folder if folder.exists() else folder.parent
-        if os.access(parent, os.W_OK):
-            click.echo(f"ok: emails are written as files to {folder}")
-        else:
-            click.echo(f"problem: [email] outbox: {folder} is not writable")
-            trouble += 1
-    else:
-        click.echo(f"ok: emails go through {email.host}:{email.port or 'default port'}")
-        if email.password_env and not os.environ.get(email.password_env):
-            click.echo(
-                f"problem: [email] password_env: the environment variable "
-                f"{email.password_env} is not set"
-            )
-            trouble += 1
-    return trouble
 
 
 @cli.command()
@@ -336,23 +261,19 @@ def report(path: Path, *, quiet: bool, send: bool) -> None:
         creditsheet report --send
     """
     config = load(path)
-    parts = bootstrap.parts(config)
-    try:
-        cycle = run_cycle(config, parts.backend, now=bootstrap.now(), dry_run=True)
+    with bootstrap.resources(config) as resources:
+        result = run_cycle(config, resources.backend, now=bootstrap.now(), dry_run=True).result
         if not send:
-            click.echo(report_text(cycle.result, config, bootstrap.now()))
+            click.echo(report_text(result, config, bootstrap.now()))
             return
-        counts = send_report(cycle.result, parts.store, parts.sender, config, bootstrap.now())
-    finally:
-        parts.close()
-    if counts.sent:
-        click.echo(f"sent the report to {', '.join(config.email.to)} via {parts.sender.where}")
-    else:
+        counts = send_report(result, resources.store, resources.sender, config, bootstrap.now())
+    if not counts.sent:
         raise CommandFailed(
-            f"the report could not be sent yet via {parts.sender.where}: it stays queued and "
+            f"the report could not be sent yet via {resources.sender.via}: it stays queued and "
             "`creditsheet run` or the next `creditsheet sync` retries it",
             EXIT_ERROR,
         )
+    click.echo(f"sent the report to {', '.join(config.email.to)} via {resources.sender.via}")
 
 
 @cli.command()
@@ -383,39 +304,9 @@ def export(path: Path, *, quiet: bool, target: str | None, force: bool) -> None:
     """
     config = load(path)
     backend = bootstrap.backend(config)
-    cycle = run_cycle(config, backend, now=bootstrap.now(), dry_run=True)
-    if cycle.blocked:
-        raise CommandFailed(
-            "the workbook's structure is broken, so there is no ledger to write: "
-            + "; ".join(str(p) for p in cycle.structural),
-            EXIT_WORKBOOK,
-        )
-    books = accounts(cycle.result)
-    source = backend.where
-    if target == "-":
-        write_csv(books, sys.stdout, currency=config.rules.currency, source=source)
-        return
-    where = Path(target) if target else Path(default_name(books.today))
-    write(
-        books,
-        where,
-        currency=config.rules.currency,
-        source=source,
-        force=force,
-        protected={"the workbook": config.workbook_path, "the state store": config.state_path},
-    )
-    if quiet:
-        return
-    click.echo(
-        f"wrote the ledger to {where}: {plural(len(books.packages), 'package')}, "
-        f"{plural(len(books.sessions), 'session')}, {plural(len(books.months), 'month')}"
-    )
-    if books.problems:
-        click.echo(
-            f"note: {plural(len(books.problems), 'row')} with problems "
-            f"{'is' if len(books.problems) == 1 else 'are'} not in the ledger until fixed "
-            "(listed on its About tab; each row's Sync note says what to fix)"
-        )
+    said = export_ledger(config, backend, target, now=bootstrap.now(), force=force)
+    for line in [] if quiet else said:
+        click.echo(line)
 
 
 @cli.command("test-email")
@@ -434,17 +325,13 @@ def test_email_command(path: Path, *, quiet: bool) -> None:
     except SendError as err:  # a test email is sent straight away, never queued
         said = str(err).removesuffix("; " + RETRIED)
         raise CommandFailed(f"{said}; the test email was not sent", EXIT_ERROR) from None
-    click.echo(f"sent '{message['Subject']}' to {message['To']} via {sender.where}")
-    if not config.state_path.exists():
-        return
-    with Store(config.state_path) as store:
-        waiting = len(store.outbox.pending())
-        if waiting:
-            store.outbox.request_retry(bootstrap.now())
-            click.echo(
-                f"{plural(waiting, 'email')} waiting in the outbox: a running `creditsheet run` "
-                "tries them at its next cycle; `creditsheet sync` sends them now"
-            )
+    click.echo(f"sent '{message['Subject']}' to {message['To']} via {sender.via}")
+    waiting = retry_pending_now(config, bootstrap.now())
+    if waiting:
+        click.echo(
+            f"{plural(waiting, 'email')} waiting in the outbox: a running `creditsheet run` "
+            "tries them at its next cycle; `creditsheet sync` sends them now"
+        )
 
 
 @cli.command()
@@ -458,18 +345,8 @@ def status(path: Path, *, quiet: bool) -> None:
     """
     config = load(path)
     holder = InstanceLock(bootstrap.workbook_id(config)).holder()
-    click.echo(f"daemon: running (pid {holder})" if holder else "daemon: not running")
-    if not config.state_path.exists():
-        click.echo("no cycle has run yet (no state store at " + str(config.state_path) + ")")
-        return
-    with Store(config.state_path) as store:
-        for line in status_lines(store, config, bootstrap.now(), config.sync.timezone):
-            click.echo(line)
-        calendar = CalendarImport.for_config(config, None, record=False)
-        if calendar is not None:
-            zone = zone_of(config.sync.timezone, bootstrap.now())
-            for line in calendar_status(store.calendar, calendar, zone):
-                click.echo(line)
+    for line in status_text(config, bootstrap.now(), daemon=holder):
+        click.echo(line)
 
 
 @cli.command()
@@ -521,7 +398,12 @@ def serve(path: Path, *, quiet: bool) -> None:
 @cli.group("balance")
 @group_options
 def balance_group(config_file: str | None, verbose: bool, quiet: bool) -> None:
-    """Manage the clients' private balance links."""
+    """Manage the clients' private balance links.
+
+    \b
+    Example:
+        creditsheet balance rotate "Ann Lee"
+    """
 
 
 @balance_group.command("rotate")

@@ -3,7 +3,7 @@
     gathered = gather(config, backend, now=now, calendar=calendar)    # read
     decided = decide_cycle(config, gathered, links=links, memo=memo)  # pure
     outcome = carry_out(backend, gathered, decided, now=now, ...)     # write
-    report = cycle_report(backend, gathered, decided, outcome, ...)   # what it did
+    cycle = finished_cycle(backend, gathered, decided, outcome, ...)  # what it did
 
 ``now`` is one moment, read once per cycle by whoever runs it, so tests never
 patch globals and everything a cycle records carries the same time. Between
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class CycleReport:
+class Cycle:
     """What a cycle did, for the summary, ``--json`` and the state store."""
 
     workbook: str
@@ -66,6 +66,9 @@ class CycleReport:
     feeds: tuple[FeedResult, ...] = ()
     #: A daemon told to stop: the write was abandoned, and nothing is queued for it.
     stopped: bool = False
+    #: What the next cycle may reuse (see :class:`CleanMemo`): this cycle's clean
+    #: result, else the memo it was given. The caller keeps it; nothing is changed in place.
+    memo: CleanMemo | None = None
 
     @property
     def structural(self) -> tuple[RowProblem, ...]:
@@ -101,9 +104,13 @@ def _tab_matches(problem: RowProblem, tab: str) -> bool:
     return problem.tab.strip().casefold() == tab.casefold()
 
 
-@dataclass
+@dataclass(frozen=True)
 class CleanMemo:
-    """The last result that left nothing to write, and what it was worked out from."""
+    """The last result that left nothing to write, and what it was worked out from.
+
+    A plain value: a cycle given one never changes it, and returns the one the
+    next cycle should be given (``Cycle.memo``).
+    """
 
     key: tuple[object, ...] | None = None
     result: Result | None = None
@@ -274,7 +281,7 @@ def carry_out(
     return outcome
 
 
-def cycle_report(
+def finished_cycle(
     backend: Backend,
     gathered: Gathered,
     decided: Decided,
@@ -285,11 +292,16 @@ def cycle_report(
     links: Mapping[str, str] | None = None,
     alerts: Mapping[str, int] | None = None,
     stopped: bool = False,
-) -> CycleReport:
-    """What the cycle did, built once it is done (its alerts delivered, if any)."""
+    memo: CleanMemo | None = None,
+) -> Cycle:
+    """What the cycle did, built once it is done (its alerts delivered, if any).
+
+    ``memo``: the one this cycle was given; the cycle carries its own clean
+    result instead when it has one.
+    """
     laps = gathered.laps
-    return CycleReport(
-        workbook=backend.where,
+    return Cycle(
+        workbook=backend.location,
         today=gathered.today,
         dry_run=dry_run,
         rows_read=decided.result.rows_read,
@@ -306,6 +318,7 @@ def cycle_report(
         calendar=gathered.bookings,
         feeds=tuple(calendar.last_reads) if calendar is not None else (),
         stopped=stopped,
+        memo=decided.clean if decided.clean is not None else memo,
     )
 
 
@@ -322,21 +335,26 @@ def run_cycle(
     links: Mapping[str, str] | None = None,
     memo: CleanMemo | None = None,
     calendar: CalendarImport | None = None,
-) -> CycleReport:
+) -> Cycle:
     """One workbook cycle, its three steps in a row: gather, decide, carry out.
 
     For a caller with no balance links to issue and no stop to heed (the
     ``check``, ``report`` and ``export`` commands, tests, the benchmarks).
-    ``memo``, when given, is brought up to date with a clean result.
+    ``memo``: the last cycle's ``Cycle.memo``; this one's is on the cycle it returns.
     ``calendar`` (when ``[calendar] feeds`` is set) reads the booking feeds: new
     bookings are added to the Sessions tab before the rules run, so they are
     decided in this cycle, and the write appends them.
     """
     gathered = gather(config, backend, now=now, calendar=calendar)
     decided = decide_cycle(config, gathered, links=links, memo=memo)
-    if memo is not None and decided.clean is not None:
-        memo.key, memo.result = decided.clean.key, decided.clean.result
     outcome = carry_out(backend, gathered, decided, now=now, dry_run=dry_run, calendar=calendar)
-    return cycle_report(
-        backend, gathered, decided, outcome, dry_run=dry_run, calendar=calendar, links=links
+    return finished_cycle(
+        backend,
+        gathered,
+        decided,
+        outcome,
+        dry_run=dry_run,
+        calendar=calendar,
+        links=links,
+        memo=memo,
     )

@@ -25,9 +25,9 @@ from rules.words import plural
 from sync import bootstrap
 from sync.backends.base import WorkbookUnavailable
 from sync.config import Config, ConfigError, load
-from sync.cycle import CycleReport
+from sync.cycle import CleanMemo, Cycle
 from sync.lock import InstanceLock
-from sync.service import Parts, sync_once
+from sync.service import Resources, sync_once
 from sync.views import cycle_json, log_line
 
 log = logging.getLogger("creditsheet.daemon")
@@ -44,17 +44,19 @@ class Daemon:
         config_path: Path,
         *,
         now: Callable[[], datetime] = bootstrap.now,
-        make_parts: Callable[[Config], Parts] = bootstrap.parts,
+        make_resources: Callable[[Config], Resources] = bootstrap.resources,
     ) -> None:
         self.config_path = config_path
         self.config = load(config_path)
         self.now = now
-        self.make_parts = make_parts
+        self.make_resources = make_resources
         self.stopping = False
         self.reload_wanted = False
         self.failures = 0
         self.resume_at = 0.0
         self.cycles = 0
+        #: What the next cycle may reuse: the last cycle's ``Cycle.memo``.
+        self.memo: CleanMemo | None = None
 
     # --- signals -----------------------------------------------------------
 
@@ -76,49 +78,53 @@ class Daemon:
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_hup)
-        parts = self.make_parts(self.config)
+        resources = self.make_resources(self.config)
         log.info(
             "running: %s every %d s, report %s; pid %d",
-            parts.backend.where,
+            resources.backend.location,
             self.config.sync.interval_seconds,
             _report_words(self.config),
             os.getpid(),
         )
         try:
-            self._cycle(parts)  # the first cycle right away
-            scheduler = self._schedule(parts)
+            self._cycle(resources)  # the first cycle right away
+            scheduler = self._schedule(resources)
             while not self.stopping:
                 if self.reload_wanted:
-                    parts, scheduler = self._reload(parts, scheduler)
+                    resources, scheduler = self._reload(resources, scheduler)
                 scheduler.run_pending()
                 idle = scheduler.idle_seconds
                 time.sleep(TICK if idle is None else min(max(idle, 0.0), TICK))
         finally:
-            parts.close()
+            resources.close()
             lock.release()
         log.info("stopped after %s", plural(self.cycles, "cycle"))
         return 0
 
-    def _schedule(self, parts: Parts) -> schedule.Scheduler:
+    def _schedule(self, resources: Resources) -> schedule.Scheduler:
         """Cycles every interval; one more at report time (the store decides if it is due)."""
         scheduler = schedule.Scheduler()
         config = self.config
-        scheduler.every(config.sync.interval_seconds).seconds.do(self._cycle, parts)
+        scheduler.every(config.sync.interval_seconds).seconds.do(self._cycle, resources)
         if config.report.every != "off":
             job = (
                 scheduler.every().day if config.report.every == "day" else scheduler.every().monday
             )
-            job.at(config.report.at, config.sync.timezone).do(self._cycle, parts)
+            job.at(config.report.at, config.sync.timezone).do(self._cycle, resources)
         return scheduler
 
-    def _cycle(self, parts: Parts) -> CycleReport | None:
+    def _cycle(self, resources: Resources) -> Cycle | None:
         """One cycle, logged in one line; failures back off instead of stopping."""
         if self.stopping or time.monotonic() < self.resume_at:
             return None
         self.cycles += 1
         try:
-            report = sync_once(
-                parts, now=self.now, with_report=True, proceed=lambda: not self.stopping
+            cycle = sync_once(
+                resources,
+                now=self.now,
+                with_report=True,
+                proceed=lambda: not self.stopping,
+                memo=self.memo,
             )
         except WorkbookUnavailable as err:
             self._back_off(str(err))
@@ -132,9 +138,9 @@ class Daemon:
                 "the workbook is reachable again after %s",
                 plural(self.failures, "failed try", "failed tries"),
             )
-        self.failures, self.resume_at = 0, 0.0
-        log.info(log_line(report), extra={"cycle": cycle_json(report)})
-        return report
+        self.failures, self.resume_at, self.memo = 0, 0.0, cycle.memo
+        log.info(log_line(cycle), extra={"cycle": cycle_json(cycle)})
+        return cycle
 
     def _back_off(self, reason: str, *, quiet: bool = False) -> None:
         self.failures += 1
@@ -144,8 +150,8 @@ class Daemon:
             log.error("cycle failed: %s; next try in %.0f s", reason, wait)
 
     def _reload(
-        self, parts: Parts, scheduler: schedule.Scheduler
-    ) -> tuple[Parts, schedule.Scheduler]:
+        self, resources: Resources, scheduler: schedule.Scheduler
+    ) -> tuple[Resources, schedule.Scheduler]:
         self.reload_wanted = False
         try:
             config = load(self.config_path)
@@ -154,14 +160,14 @@ class Daemon:
                     f"{self.config_path}: [workbook]: a running daemon cannot switch workbooks; "
                     "restart it instead"
                 )
-            new_parts = self.make_parts(config)
+            new_resources = self.make_resources(config)
         except (ConfigError, WorkbookUnavailable) as err:
             log.error("SIGHUP: kept the old config: %s", err)
-            return parts, scheduler
-        parts.close()
-        self.config = config
+            return resources, scheduler
+        resources.close()
+        self.config, self.memo = config, None
         log.info("SIGHUP: config re-read from %s", self.config_path)
-        return new_parts, self._schedule(new_parts)
+        return new_resources, self._schedule(new_resources)
 
 
 def _report_words(config: Config) -> str:

@@ -9,6 +9,7 @@ the whole tree to exit statuses in one place (``sync.cli.command``), reading
     ├── ConfigError                    2  sync.config: a config it cannot start with
     ├── AlreadyRunning                 2  sync.lock: another process holds the workbook
     ├── ExportError                    2  sync.export: the ledger cannot go where asked
+    │   └── NoLedger                   3    the workbook's structure is broken
     ├── WorkbookUnavailable            3  sync.backends.base: the workbook cannot be read
     ├── CommandFailed                  *  sync.cli: a command stops with the status given
     ├── ReportError                    1  sync.reporting: a report cannot go out

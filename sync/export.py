@@ -3,6 +3,8 @@
     books = rules.accounts.accounts(result)
     where = write(books, Path("ledger.xlsx"), currency="GBP", source="practice.xlsx")
 
+    said = export(config, backend, "ledger.xlsx", now=now)   # the command: read, then write
+
 The .xlsx file has one tab per table (Packages, Sessions, Months) and an
 About tab; the .csv file has the same tables one under the other, each under
 its title, so it opens as one sheet. Both are new files: written beside the
@@ -18,17 +20,22 @@ import contextlib
 import csv
 import io
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import IO
 
 from notifier.format import WHOLE
-from rules.accounts import Accounts, MonthLine, PackageLine, SessionLine
-from sync.errors import EXIT_CONFIG, CreditsheetError
+from rules.accounts import Accounts, MonthLine, PackageLine, SessionLine, accounts
+from rules.words import plural
+from sync.backends.base import Backend
+from sync.config import Config
+from sync.cycle import run_cycle
+from sync.errors import EXIT_CONFIG, EXIT_WORKBOOK, CreditsheetError
 
 Cell = str | int | Decimal | date | None
 FORMATS = (".xlsx", ".csv")
@@ -40,6 +47,12 @@ class ExportError(CreditsheetError):
     """The ledger cannot be written where asked; the message says what to do."""
 
     exit_status = EXIT_CONFIG
+
+
+class NoLedger(ExportError):
+    """The workbook's structure is broken: there is no ledger to write."""
+
+    exit_status = EXIT_WORKBOOK
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,3 +334,45 @@ def _move_unless_there(temp: Path, target: Path) -> None:
     raise ExportError(
         f"{target} already exists: pass --force to replace it, or name another file with --to"
     )
+
+
+# --- the command --------------------------------------------------------------------
+
+
+def export(
+    config: Config,
+    backend: Backend,
+    target: str | None,
+    *,
+    now: datetime,
+    force: bool = False,
+    stdout: IO[str] | None = None,
+) -> list[str]:
+    """``creditsheet export``: the workbook read as a sync would read it (nothing
+    written to it), its ledger written to ``target`` (``-``: CSV on ``stdout``;
+    None: ``ledger-YYYY-MM-DD.xlsx`` here); what to say about it."""
+    cycle = run_cycle(config, backend, now=now, dry_run=True)
+    if cycle.blocked:
+        raise NoLedger(
+            "the workbook's structure is broken, so there is no ledger to write: "
+            + "; ".join(str(p) for p in cycle.structural)
+        )
+    books = accounts(cycle.result)
+    currency, source = config.rules.currency, backend.location
+    if target == "-":
+        write_csv(books, stdout or sys.stdout, currency=currency, source=source)
+        return []
+    where = Path(target) if target else Path(default_name(books.today))
+    protected = {"the workbook": config.workbook_path, "the state store": config.state_path}
+    write(books, where, currency=currency, source=source, force=force, protected=protected)
+    said = [
+        f"wrote the ledger to {where}: {plural(len(books.packages), 'package')}, "
+        f"{plural(len(books.sessions), 'session')}, {plural(len(books.months), 'month')}"
+    ]
+    if books.problems:
+        said.append(
+            f"note: {plural(len(books.problems), 'row')} with problems "
+            f"{'is' if len(books.problems) == 1 else 'are'} not in the ledger until fixed "
+            "(listed on its About tab; each row's Sync note says what to fix)"
+        )
+    return said

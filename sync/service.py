@@ -1,6 +1,6 @@
 """A whole sync cycle as the program runs it: the workbook cycle, then the mail.
 
-    report = sync_once(parts, now=bootstrap.now)
+    cycle = sync_once(resources, now=bootstrap.now, memo=last_cycle.memo)
 
 ``sync`` and the daemon both call this, so a cycle run by hand and one run by
 the daemon do exactly the same things: write the workbook, queue and send the
@@ -15,36 +15,39 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from notifier.send import Sender
 from rules.model import Table
 from sync.alerts import deliver, send_pending
 from sync.backends.base import Backend, WorkbookUnavailable
 from sync.balance import client_keys_from_tables, ensure_tokens, links, publish
+from sync.calendar.importer import CalendarImport
 from sync.config import Config
-from sync.cycle import CleanMemo, CycleReport, carry_out, cycle_report, decide_cycle, gather
+from sync.cycle import (
+    CleanMemo,
+    Cycle,
+    carry_out,
+    decide_cycle,
+    finished_cycle,
+    gather,
+    run_cycle,
+)
 from sync.reporting import queue_report, record_cycle
 from sync.store import Store
-
-if TYPE_CHECKING:
-    from sync.calendar.importer import CalendarImport
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class Parts:
-    """The real parts one workbook's cycles use, wired from its config."""
+class Resources:
+    """The real resources one workbook's cycles use, wired from its config."""
 
     config: Config
     backend: Backend
     store: Store
     sender: Sender
-    #: The last clean cycle's result, reused while nothing changes (see run_cycle).
-    memo: CleanMemo = field(default_factory=CleanMemo)
     #: The calendar import, when ``[calendar] feeds`` is set.
     calendar: CalendarImport | None = None
 
@@ -53,34 +56,44 @@ class Parts:
             self.calendar.close()
         self.store.close()
 
+    def __enter__(self) -> Resources:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def sync_once(
-    parts: Parts,
+    resources: Resources,
     *,
     now: Callable[[], datetime],
     dry_run: bool = False,
     with_report: bool = False,
     proceed: Callable[[], bool] = lambda: True,
     by_hand: bool = False,
-) -> CycleReport:
+    memo: CleanMemo | None = None,
+) -> Cycle:
     """One cycle with its alerts; ``with_report`` also queues the periodic report when due.
+
+    ``memo``: the last cycle's ``cycle.memo`` (a daemon keeps it between cycles);
+    this cycle's is on the cycle returned.
 
     The clock is read once: everything this cycle records carries that moment.
     ``proceed`` is asked once, right before the write: False (a daemon told to
     stop) abandons the write and queues nothing on its account.
     """
-    config, store = parts.config, parts.store
+    config, store = resources.config, resources.store
     at, clock = now(), time.perf_counter()
-    calendar = parts.calendar.read_only() if dry_run and parts.calendar else parts.calendar
+    calendar = resources.calendar
+    if dry_run and calendar is not None:
+        calendar = calendar.read_only()
     try:
-        gathered = gather(config, parts.backend, now=at, calendar=calendar)
+        gathered = gather(config, resources.backend, now=at, calendar=calendar)
         links = balance_links(config, store, gathered.tables, at, create=not dry_run)
-        decided = decide_cycle(config, gathered, links=links, memo=parts.memo)
-        if decided.clean is not None:
-            parts.memo = decided.clean
+        decided = decide_cycle(config, gathered, links=links, memo=memo)
         stopping = not dry_run and not proceed()
         outcome = carry_out(
-            parts.backend,
+            resources.backend,
             gathered,
             decided,
             now=at,
@@ -92,7 +105,7 @@ def sync_once(
         if not dry_run:
             store.cycles.record(at, time.perf_counter() - clock, "failed", reason=str(err))
             # A sheet outage does not hold the mail.
-            send_pending(store, parts.sender, at, at_once=_at_once(store, by_hand))
+            send_pending(store, resources.sender, at, at_once=_at_once(store, by_hand))
         raise
     counts = None
     if not dry_run and not stopping:  # a stopped cycle queues nothing on its account
@@ -101,7 +114,7 @@ def sync_once(
         counts = deliver(
             decided.result,
             store,
-            parts.sender,
+            resources.sender,
             config,
             at,
             links,
@@ -110,8 +123,8 @@ def sync_once(
         if config.balance.enabled:
             renew = config.notify.renew_url
             publish(decided.result, store, at, timezone=gathered.zone, renew_url=renew)
-    report = cycle_report(
-        parts.backend,
+    cycle = finished_cycle(
+        resources.backend,
         gathered,
         decided,
         outcome,
@@ -120,10 +133,29 @@ def sync_once(
         links=links,
         alerts=counts.as_dict() if counts is not None else None,
         stopped=stopping,
+        memo=memo,
     )
     if not dry_run:
-        record_cycle(store, report, at, counts)
-    return report
+        record_cycle(store, cycle, at, counts)
+    return cycle
+
+
+def dry_run(config: Config, backend: Backend, *, now: datetime) -> Cycle:
+    """``sync --dry-run``: a cycle that writes nothing, creates no state store, and
+    sends nothing; the balance links shown are those that already exist."""
+    uses_store = config.balance.enabled or config.calendar.enabled
+    if not (uses_store and config.state_path.exists()):
+        calendar = CalendarImport.for_config(config, None, record=False)
+        return run_cycle(config, backend, now=now, dry_run=True, calendar=calendar)
+    with Store(config.state_path) as store:
+        calendar = CalendarImport.for_config(config, store.calendar, record=False)
+        gathered = gather(config, backend, now=now, calendar=calendar)
+        links = balance_links(config, store, gathered.tables, now, create=False)
+        decided = decide_cycle(config, gathered, links=links)
+        outcome = carry_out(backend, gathered, decided, now=now, dry_run=True, calendar=calendar)
+        return finished_cycle(
+            backend, gathered, decided, outcome, dry_run=True, calendar=calendar, links=links
+        )
 
 
 def _at_once(store: Store, by_hand: bool) -> bool:

@@ -1,58 +1,78 @@
 """A cycle turned into text, for every view of it.
 
-    summary(report)       what ``creditsheet sync`` prints
+    summary(cycle)        a cycle in plain text
+    sync_text(cycle)      what ``creditsheet sync`` prints (with each change, for a dry run)
+    not_written(cycle)    why ``creditsheet sync`` stops, when it does
     change_lines(plan)    what ``creditsheet sync --dry-run`` would change, cell by cell
-    log_line(report)      the daemon's one log line for a cycle
-    cycle_json(report)    ``sync --json``, the daemon's JSON log, a cycle's figures in the store
+    log_line(cycle)       the daemon's one log line for a cycle
+    cycle_json(cycle)     ``sync --json``, the daemon's JSON log
+    cycle_outcome(cycle), cycle_figures(cycle, alerts)
+                          a cycle as the state store remembers it for ``status``
+    status_text(config, now, daemon=pid)
+                          what ``creditsheet status`` prints: the daemon, then
+    status_lines(store, config, now, tz)
+                          the cycles remembered, the mail waiting, the next report
 
 Colors are named from :mod:`rules.schema`, never retyped.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from datetime import datetime, tzinfo
+from typing import Any
+
 from rules.schema import AMBER, GREEN, GREY, RED, SessionStatus
 from rules.tabs import column_letter
 from rules.words import plural
+from sync.alerts import AlertCounts
 from sync.backends.base import CellChange, WritePlan
+from sync.calendar.importer import CalendarImport
+from sync.calendar.report import status_lines as calendar_status
 from sync.calendar.report import summary_line as calendar_summary
-from sync.cycle import CycleReport
+from sync.config import Config
+from sync.cycle import Cycle
 from sync.diff import describe
+from sync.schedule import next_report_due, zone_of
+from sync.store import Store
+from sync.store.cycles import CycleRecord
+from sync.store.outbox import QueuedMessage
 
 
-def cycle_json(report: CycleReport) -> dict[str, object]:
+def cycle_json(cycle: Cycle) -> dict[str, object]:
     """The cycle as one JSON object: ``sync --json``, the daemon's JSON log, the store."""
-    sessions = report.sessions_by_status()
+    sessions = cycle.sessions_by_status()
     return {
-        "workbook": report.workbook,
-        "today": report.today.isoformat(),
-        "dry_run": report.dry_run,
-        "rows_read": dict(report.rows_read),
-        "cells_changed": report.plan.size,
-        "written": report.outcome.written,
-        "not_written_reason": report.outcome.reason,
-        "packages": report.packages_by_status(),
+        "workbook": cycle.workbook,
+        "today": cycle.today.isoformat(),
+        "dry_run": cycle.dry_run,
+        "rows_read": dict(cycle.rows_read),
+        "cells_changed": cycle.plan.size,
+        "written": cycle.outcome.written,
+        "not_written_reason": cycle.outcome.reason,
+        "packages": cycle.packages_by_status(),
         "sessions": {
             "deducted": sessions[SessionStatus.DEDUCTED.value],
             "not_deducted": sessions[SessionStatus.NOT_DEDUCTED.value],
             "rejected": sessions[SessionStatus.REJECTED.value],
             "invalid": sessions[SessionStatus.INVALID.value],
         },
-        "rows_with_problems": report.rows_with_problems(),
-        "problems": [str(p) for p in report.result.problems],
-        "structural_problems": [str(p) for p in report.result.structural],
+        "rows_with_problems": cycle.rows_with_problems(),
+        "problems": [str(p) for p in cycle.result.problems],
+        "structural_problems": [str(p) for p in cycle.result.structural],
         "events": [
             {"kind": e.kind, "key": e.key, "audience": e.audience, "subject": e.subject}
-            for e in report.events
+            for e in cycle.events
         ],
-        "alerts": {"queued": 0, "sent": 0, "pending": 0, "failed": 0, **report.alerts},
-        "duration_seconds": round(report.duration, 4),
-        **({"calendar": _calendar_json(report)} if report.calendar is not None else {}),
+        "alerts": {"queued": 0, "sent": 0, "pending": 0, "failed": 0, **cycle.alerts},
+        "duration_seconds": round(cycle.duration, 4),
+        **({"calendar": _calendar_json(cycle)} if cycle.calendar is not None else {}),
     }
 
 
-def _calendar_json(report: CycleReport) -> dict[str, object]:
+def _calendar_json(cycle: Cycle) -> dict[str, object]:
     """The calendar import's figures: feeds by host only, never their addresses."""
-    made = report.calendar
+    made = cycle.calendar
     return {
         "bookings_logged": len(made.rows) if made is not None else 0,
         "cells_updated": len(made.updates) if made is not None else 0,
@@ -64,74 +84,94 @@ def _calendar_json(report: CycleReport) -> dict[str, object]:
                 "bookings": None if f.bookings is None else len(f.bookings),
                 "error": f.error,
             }
-            for f in report.feeds
+            for f in cycle.feeds
         ],
     }
 
 
-def summary(report: CycleReport) -> str:
+def summary(cycle: Cycle) -> str:
     """The plain-text summary of a cycle: what ``creditsheet sync`` prints."""
-    data = cycle_json(report)
-    lines = [f"{report.workbook}  (today {report.today.isoformat()})"]
-    rows = ", ".join(f"{tab} {n}" for tab, n in report.rows_read.items()) or "nothing"
+    data = cycle_json(cycle)
+    lines = [f"{cycle.workbook}  (today {cycle.today.isoformat()})"]
+    rows = ", ".join(f"{tab} {n}" for tab, n in cycle.rows_read.items()) or "nothing"
     lines.append(f"  rows read:   {rows}")
-    packages = ", ".join(f"{n} {s}" for s, n in report.packages_by_status().items() if n)
+    packages = ", ".join(f"{n} {s}" for s, n in cycle.packages_by_status().items() if n)
     lines.append(f"  packages:    {packages or 'none'}")
-    s = report.sessions_by_status()
+    s = cycle.sessions_by_status()
     lines.append(
         f"  sessions:    {s['Deducted']} deducted, {s['Not deducted']} not deducted, "
         f"{s['Rejected']} rejected, {s['Invalid']} invalid"
     )
-    lines.append(f"  problems:    {plural(report.rows_with_problems(), 'row')} with problems")
-    for problem in report.result.problems[:20]:
+    lines.append(f"  problems:    {plural(cycle.rows_with_problems(), 'row')} with problems")
+    for problem in cycle.result.problems[:20]:
         lines.append(f"    - {problem}")
-    if len(report.result.problems) > 20:
-        lines.append(f"    ... and {len(report.result.problems) - 20} more")
-    for problem in report.structural:
+    if len(cycle.result.problems) > 20:
+        lines.append(f"    ... and {len(cycle.result.problems) - 20} more")
+    for problem in cycle.structural:
         lines.append(f"  STRUCTURE:   {problem}")
-    verb = "would change" if report.dry_run else "changed"
-    written = (
-        "" if report.dry_run or report.outcome.written or not report.plan else " (not written)"
-    )
-    lines.append(f"  cells:       {report.plan.size} {verb}{written}")
-    if report.outcome.reason:
-        lines.append(f"  not written: {report.outcome.reason}")
+    verb = "would change" if cycle.dry_run else "changed"
+    written = "" if cycle.dry_run or cycle.outcome.written or not cycle.plan else " (not written)"
+    lines.append(f"  cells:       {cycle.plan.size} {verb}{written}")
+    if cycle.outcome.reason:
+        lines.append(f"  not written: {cycle.outcome.reason}")
     alerts = data["alerts"]
     assert isinstance(alerts, dict)
-    if report.dry_run:
-        lines.append(f"  alerts:      {len(report.events)} due now (a dry run queues none)")
+    if cycle.dry_run:
+        lines.append(f"  alerts:      {len(cycle.events)} due now (a dry run queues none)")
     else:
         lines.append(
             f"  alerts:      {alerts['queued']} queued, {alerts['sent']} sent, "
             f"{alerts['pending']} pending"
             + (f", {alerts['failed']} failed to send" if alerts["failed"] else "")
         )
-    if report.calendar is not None or report.feeds:
-        failed = sum(1 for f in report.feeds if f.error is not None)
-        lines.append(calendar_summary(report.calendar, len(report.feeds), failed))
-    lines.append(f"  took:        {report.duration:.2f} s")
+    if cycle.calendar is not None or cycle.feeds:
+        failed = sum(1 for f in cycle.feeds if f.error is not None)
+        lines.append(calendar_summary(cycle.calendar, len(cycle.feeds), failed))
+    lines.append(f"  took:        {cycle.duration:.2f} s")
     return "\n".join(lines)
 
 
-def log_line(report: CycleReport) -> str:
+def sync_text(cycle: Cycle) -> str:
+    """What ``creditsheet sync`` prints: the summary, and for a dry run each change."""
+    if not cycle.dry_run:
+        return summary(cycle)
+    lines = change_lines(cycle.plan)
+    changes = ["", "would change:" if lines else "nothing would change"]
+    return "\n".join([summary(cycle), *changes, *(f"  {line}" for line in lines)])
+
+
+def not_written(cycle: Cycle) -> str | None:
+    """Why the workbook was not written and will not be without a fix (None: it was, or
+    the next cycle writes it): what ``creditsheet sync`` stops with."""
+    if cycle.blocked:
+        return "the workbook's structure is broken, so nothing was written: " + "; ".join(
+            str(p) for p in cycle.structural
+        )
+    outcome = cycle.outcome
+    if outcome.reason and not outcome.written and not outcome.retry_next_cycle:
+        return outcome.reason
+    return None
+
+
+def log_line(cycle: Cycle) -> str:
     """The daemon's one log line for a cycle."""
-    data = cycle_json(report)
+    data = cycle_json(cycle)
     alerts = data["alerts"]
     assert isinstance(alerts, dict)
-    rows = sum(report.rows_read.values())
-    written = report.outcome.cells_written if report.outcome.written else 0
+    rows = sum(cycle.rows_read.values())
+    written = cycle.outcome.cells_written if cycle.outcome.written else 0
     problems = data["rows_with_problems"]
     assert isinstance(problems, int)
     line = (
-        f"cycle {'ok' if not report.outcome.reason else 'not written'} in "
-        f"{report.duration:.2f} s: {plural(rows, 'row')} read, {plural(written, 'cell')} written, "
+        f"cycle {'ok' if not cycle.outcome.reason else 'not written'} in "
+        f"{cycle.duration:.2f} s: {plural(rows, 'row')} read, {plural(written, 'cell')} written, "
         f"alerts {alerts['queued']} queued {alerts['sent']} sent {alerts['pending']} pending, "
         f"{plural(problems, 'row')} with problems"
     )
-    if report.outcome.reason:
-        line += f"; {report.outcome.reason}"
-    if report.structural:
-        line += "; structure: " + "; ".join(str(p) for p in report.structural)
+    if cycle.outcome.reason:
+        line += f"; {cycle.outcome.reason}"
+    if cycle.structural:
+        line += "; structure: " + "; ".join(str(p) for p in cycle.structural)
     return line
 
 
@@ -169,3 +209,111 @@ def _change_line(c: CellChange, letter: str) -> str:
         parts.append(f"color {_COLOR_NAMES.get(c.fill or '', c.fill or 'none')}")
     suffix = " (filled blank input)" if c.input_fill else ""
     return f"{ref}: {', '.join(parts)}{suffix}"
+
+
+# --- the cycle history and status ------------------------------------------------
+
+
+def cycle_outcome(cycle: Cycle) -> tuple[str, str | None]:
+    """``ok``, or ``not written`` and why."""
+    if cycle.blocked:
+        return "not written", "; ".join(str(p) for p in cycle.structural) or "structure broken"
+    if cycle.outcome.reason and not cycle.outcome.written:
+        return "not written", cycle.outcome.reason
+    return "ok", None
+
+
+def cycle_figures(cycle: Cycle, alerts: AlertCounts | None = None) -> dict[str, Any]:
+    data = cycle_json(cycle)
+    figures = {
+        k: data[k]
+        for k in ("rows_read", "cells_changed", "packages", "sessions", "rows_with_problems")
+    }
+    figures["events"] = len(cycle.events)
+    figures["alerts"] = (alerts or AlertCounts()).as_dict()
+    return figures
+
+
+def status_text(config: Config, now: datetime, *, daemon: int | None) -> list[str]:
+    """What ``creditsheet status`` prints: the daemon (its pid, when running), then the
+    cycles, the mail and the next report from the state store, then the feeds."""
+    lines = [f"daemon: running (pid {daemon})" if daemon else "daemon: not running"]
+    if not config.state_path.exists():
+        return [*lines, f"no cycle has run yet (no state store at {config.state_path})"]
+    with Store(config.state_path) as store:
+        lines += status_lines(store, config, now, config.sync.timezone)
+        calendar = CalendarImport.for_config(config, None, record=False)
+        if calendar is not None:
+            zone = zone_of(config.sync.timezone, now)
+            lines += calendar_status(store.calendar, calendar, zone)
+    return lines
+
+
+def status_lines(
+    store: Store, config: Config, now: datetime, tz: tzinfo | str | None, *, cycles: int = 10
+) -> list[str]:
+    """What ``creditsheet status`` prints: last cycles, pending alerts, next report."""
+    zone = zone_of(tz, now)
+
+    def local(moment: datetime) -> str:
+        at = moment.astimezone(zone)
+        return f"{at:%Y-%m-%d %H:%M:%S %Z}".strip()
+
+    lines = ["last cycles:"]
+    records = store.cycles.last(cycles)
+    for c in records:
+        lines.append(f"  {local(c.started)}  {c.outcome:<11} {c.duration:.2f} s{_figures(c)}")
+        if c.reason:
+            lines.append(f"      {c.reason}")
+    if not records:
+        lines.append("  none yet")
+    pending = store.outbox.pending()
+    if pending:
+        lines.append(f"alerts pending delivery: {len(pending)}")
+        asked = store.outbox.retry_requested()
+        for m in pending[:20]:
+            lines.append(f"  {m.subject} -> {', '.join(m.recipients)} ({_next_try(m, now, local)})")
+            if m.last_error:
+                lines.append(f"      last error: {m.last_error}")
+        if len(pending) > 20:
+            lines.append(f"  ... and {len(pending) - 20} more")
+        if asked:
+            lines.append(
+                f"  a test email went through at {local(asked)}: the daemon's next cycle "
+                "tries these at once"
+            )
+        lines.append("  `creditsheet sync` tries them all now, whatever the next try says")
+    else:
+        lines.append("alerts pending delivery: none")
+    due = next_report_due(store.reports, config.report, zone, now)
+    if due is None:
+        lines.append('next report: none ([report] every = "off")')
+    elif due <= now:
+        lines.append(f"next report: due now (was due {local(due)})")
+    else:
+        lines.append(f"next report: {local(due)}")
+    return lines
+
+
+def _next_try(m: QueuedMessage, now: datetime, local: Callable[[datetime], str]) -> str:
+    """``next try 2026-11-22 09:04:00 GMT, 2 tries``, or that it is being sent now."""
+    if m.claimed_until is not None and m.claimed_until > now:
+        when = "being sent now"
+    elif m.next_attempt <= now:
+        when = "due now: the next cycle sends it"
+    else:
+        when = f"next try {local(m.next_attempt)}"
+    return when + (f", {plural(m.attempts, 'try', 'tries')} so far" if m.attempts else "")
+
+
+def _figures(c: CycleRecord) -> str:
+    f: Mapping[str, Any] = c.figures
+    parts = []
+    if "cells_changed" in f:
+        parts.append(f"{plural(int(f['cells_changed']), 'cell')} changed")
+    alerts = f.get("alerts")
+    if isinstance(alerts, Mapping) and (alerts.get("queued") or alerts.get("sent")):
+        parts.append(
+            f"{plural(int(alerts.get('queued', 0)), 'alert')} queued, {alerts.get('sent', 0)} sent"
+        )
+    return ("  " + ", ".join(parts)) if parts else ""

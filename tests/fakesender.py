@@ -14,7 +14,7 @@ class RecordingSender:
     works again (``-1``: fail until changed).
     """
 
-    where = "recording sender"
+    via = "recording sender"
 
     def __init__(self, *, fail_times: int = 0, error: SendError | None = None) -> None:
         self.sent: list[EmailMessage] = []

@@ -15,7 +15,7 @@ from sync.backends.base import Layout, Snapshot, WriteOutcome, WritePlan
 
 
 class MemoryBackend:
-    where = "memory"
+    location = "memory"
 
     def __init__(self, tables: Mapping[str, Table], *, numbers_are_dates: bool = False) -> None:
         self.header: dict[str, list[object]] = {t: list(v.header) for t, v in tables.items()}

@@ -219,5 +219,5 @@ def test_sender_for_the_configured_backend(tmp_path: Path) -> None:
         tmp_path, backend="smtp", host="smtp.example.com", username="me", password_env="PW"
     )
     smtp = sender_for(smtp_cfg, {"PW": "hunter2"})
-    assert isinstance(smtp, SmtpSender) and smtp.where == "smtp.example.com:587"
+    assert isinstance(smtp, SmtpSender) and smtp.via == "smtp.example.com:587"
     assert "hunter2" not in repr(smtp)

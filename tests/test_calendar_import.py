@@ -15,7 +15,7 @@ from sync.alerts import deliver
 from sync.backends.google.client import RetryPolicy
 from sync.calendar.importer import CalendarImport
 from sync.config import Config
-from sync.cycle import CycleReport, run_cycle
+from sync.cycle import Cycle, run_cycle
 from sync.store import Store
 from tests.calendar_support import FIXTURES, FeedServer, calendar, feed_server, vevent
 from tests.contract.harness import XlsxHarness
@@ -55,7 +55,7 @@ class Practice:
         self.sender = RecordingSender()
         self.now = NOW
 
-    def cycle(self, now: datetime | None = None) -> CycleReport:
+    def cycle(self, now: datetime | None = None) -> Cycle:
         if now is not None:
             self.now = now
         calendar_import = CalendarImport.for_config(

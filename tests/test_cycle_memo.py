@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterator
+from dataclasses import FrozenInstanceError, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,15 +13,35 @@ import pytest
 import requests
 from click.testing import CliRunner
 
+from rules.model import Result
+from sync import bootstrap
+from sync.backends.base import Backend
 from sync.backends.google import GoogleBackend
 from sync.backends.xlsx import XlsxBackend
 from sync.cli import cli
 from sync.config import Config, load
-from sync.cycle import CleanMemo, CycleReport, collector_paused, run_cycle
+from sync.cycle import CleanMemo, Cycle, collector_paused, run_cycle
+from sync.daemon import Daemon
 from tests.contract.test_contract import CLIENTS, PACKAGES, SESSIONS
 from tests.sheetsfake import GOOGLE_BASE_URL, FakeSheets
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
+
+
+@dataclass
+class Kept:
+    """What a daemon does with the memo: gives each cycle the last one's, keeps the new."""
+
+    memo: CleanMemo | None = field(default_factory=CleanMemo)
+
+    @property
+    def result(self) -> Result | None:
+        return self.memo.result if self.memo is not None else None
+
+    def cycle(self, config: Config, backend: Backend, *, now: datetime) -> Cycle:
+        report = run_cycle(config, backend, now=now, memo=self.memo)
+        self.memo = report.memo
+        return report
 
 
 def demo(tmp_path: Path) -> Config:
@@ -32,36 +53,68 @@ def demo(tmp_path: Path) -> Config:
 
 def test_an_unchanged_workbook_reuses_the_last_clean_result(tmp_path: Path) -> None:
     config = demo(tmp_path)
-    backend, memo = XlsxBackend(config.workbook_path), CleanMemo()
-    first = run_cycle(config, backend, now=NOW, memo=memo)
+    backend, memo = XlsxBackend(config.workbook_path), Kept()
+    first = memo.cycle(config, backend, now=NOW)
     assert first.outcome.written and memo.result is None  # it wrote: not clean yet
-    clean = run_cycle(config, backend, now=NOW, memo=memo)
+    clean = memo.cycle(config, backend, now=NOW)
     assert not clean.plan and memo.result is clean.result
-    idle = run_cycle(config, backend, now=NOW, memo=memo)
+    idle = memo.cycle(config, backend, now=NOW)
     assert idle.result is clean.result and not idle.plan
     assert backend.read().tables is backend.read().tables  # the same bytes: no re-parse
 
 
+def test_a_cycle_never_changes_the_memo_it_is_given(tmp_path: Path) -> None:
+    config = demo(tmp_path)
+    backend = XlsxBackend(config.workbook_path)
+    run_cycle(config, backend, now=NOW)
+    given = CleanMemo()
+    clean = run_cycle(config, backend, now=NOW, memo=given)
+    assert given == CleanMemo()
+    memo = clean.memo  # clean: a new one, on the report
+    assert memo is not given and memo is not None and memo.result is clean.result
+    key, result = memo.key, memo.result
+    tomorrow = run_cycle(config, backend, now=NOW + timedelta(days=1), memo=memo)
+    assert memo.key == key and memo.result is result
+    assert tomorrow.plan and tomorrow.memo is memo  # it wrote: the one given is kept
+    with pytest.raises(FrozenInstanceError):
+        memo.result = None  # type: ignore[misc]
+
+
+def test_the_daemon_keeps_each_cycles_memo_for_the_next(tmp_path: Path) -> None:
+    config = demo(tmp_path)
+    assert config.source is not None
+    daemon = Daemon(config.source, now=lambda: NOW)
+    resources = bootstrap.resources(config)
+    try:
+        daemon._cycle(resources)
+        clean = daemon._cycle(resources)
+        idle = daemon._cycle(resources)
+    finally:
+        resources.close()
+    assert clean is not None and idle is not None and not clean.plan
+    assert idle.result is clean.result and daemon.memo is idle.memo
+
+
 def test_a_change_a_new_day_or_new_settings_work_it_out_again(tmp_path: Path) -> None:
     config = demo(tmp_path)
-    backend, memo = XlsxBackend(config.workbook_path), CleanMemo()
-    run_cycle(config, backend, now=NOW, memo=memo)
-    clean = run_cycle(config, backend, now=NOW, memo=memo)
+    backend, memo = XlsxBackend(config.workbook_path), Kept()
+    memo.cycle(config, backend, now=NOW)
+    clean = memo.cycle(config, backend, now=NOW)
 
-    tomorrow = run_cycle(config, backend, now=NOW + timedelta(days=1), memo=memo)
+    tomorrow = memo.cycle(config, backend, now=NOW + timedelta(days=1))
     assert tomorrow.result is not clean.result
     assert tomorrow.result.dashboard.today == (NOW + timedelta(days=1)).date()
 
     stricter = config.model_copy(
         update={"rules": config.rules.model_copy(update={"low_credit_threshold": 4})}
     )
-    again = run_cycle(stricter, backend, now=NOW + timedelta(days=1), memo=memo)
+    again = memo.cycle(stricter, backend, now=NOW + timedelta(days=1))
     assert again.result is not tomorrow.result
 
     wb = openpyxl.load_workbook(config.workbook_path)
     wb["Sessions"].append([NOW.date(), "Anh Nguyen"])
     wb.save(config.workbook_path)
-    edited = run_cycle(stricter, backend, now=NOW + timedelta(days=1), memo=memo)
+    edited = memo.cycle(stricter, backend, now=NOW + timedelta(days=1))
     assert edited.plan and edited.outcome.written
     assert edited.result.rows_read["Sessions"] == clean.result.rows_read["Sessions"] + 1
 
@@ -79,12 +132,12 @@ def fake() -> Iterator[FakeSheets]:
         yield made
 
 
-def settled(fake: FakeSheets) -> tuple[str, GoogleBackend, CleanMemo, CycleReport]:
+def settled(fake: FakeSheets) -> tuple[str, GoogleBackend, Kept, Cycle]:
     """A practice synced once, then read clean: the memo holds that clean result."""
     tabs = {"Clients": CLIENTS, "Packages": PACKAGES, "Sessions": SESSIONS, "Notes": NOTES}
     rows = {title: [list(r) for r in tab] for title, tab in tabs.items()}
     sid = fake.create_spreadsheet("Practice", rows, row_count=40, column_count=10)
-    backend, memo = GoogleBackend(sid, endpoint=GOOGLE_BASE_URL, sleep=lambda s: None), CleanMemo()
+    backend, memo = GoogleBackend(sid, endpoint=GOOGLE_BASE_URL, sleep=lambda s: None), Kept()
     first = google_cycle(backend, memo)
     assert first.outcome.written and memo.result is None
     clean = google_cycle(backend, memo)
@@ -92,8 +145,8 @@ def settled(fake: FakeSheets) -> tuple[str, GoogleBackend, CleanMemo, CycleRepor
     return sid, backend, memo, clean
 
 
-def google_cycle(backend: GoogleBackend, memo: CleanMemo) -> CycleReport:
-    return run_cycle(GOOGLE_CONFIG, backend, now=NOW, memo=memo)
+def google_cycle(backend: GoogleBackend, memo: Kept) -> Cycle:
+    return memo.cycle(GOOGLE_CONFIG, backend, now=NOW)
 
 
 def kinds(fake: FakeSheets) -> list[str]:

@@ -25,7 +25,7 @@ from sync.backends.google import (
     ENDPOINT_ENV,
     GoogleBackend,
     load_service_account,
-    spreadsheet_key,
+    spreadsheet_id_of,
 )
 from sync.backends.google.client import RetryPolicy
 from sync.cli import cli
@@ -241,12 +241,12 @@ def config_file(folder: Path, spreadsheet: str, credentials: str | None) -> Path
 
 def test_the_spreadsheet_is_given_by_address_or_key() -> None:
     key = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcd"
-    assert spreadsheet_key(f"https://docs.google.com/spreadsheets/d/{key}/edit#gid=0") == key
-    assert spreadsheet_key(f"  {key} ") == key
+    assert spreadsheet_id_of(f"https://docs.google.com/spreadsheets/d/{key}/edit#gid=0") == key
+    assert spreadsheet_id_of(f"  {key} ") == key
     with pytest.raises(ValueError, match="neither a Google Sheets address nor"):
-        spreadsheet_key("my sheet")
+        spreadsheet_id_of("my sheet")
     with pytest.raises(ValueError, match="is not a Google Sheets address"):
-        spreadsheet_key("https://example.com/some/page")
+        spreadsheet_id_of("https://example.com/some/page")
 
 
 def test_config_mistakes_are_config_errors_naming_the_key(

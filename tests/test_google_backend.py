@@ -27,12 +27,11 @@ from sync.backends.google import (
     batches,
     blocks,
     cell_json,
-    change_cell,
     encode_body,
     encoded_blocks,
 )
 from sync.backends.google.client import RetryPolicy
-from sync.cycle import CycleReport, run_cycle
+from sync.cycle import Cycle, run_cycle
 
 # The contract suite's sample practice, so both backends are tried on the same rows.
 from tests.contract.test_contract import CLIENTS, CONFIG, NOW, PACKAGES, SESSIONS
@@ -40,6 +39,13 @@ from tests.sheetsfake import GOOGLE_BASE_URL, FakeSheets
 
 TEMPLATES = [["Template", "Sessions", "Price", "Expiry days"], ["Ten", 10, 500, 90]]
 TABS_OF_PRACTICE = ("Clients", "Packages", "Sessions", "Templates", "Dashboard")
+
+
+def change_cell(change: CellChange) -> tuple[dict[str, Any], str]:
+    """One planned change as (CellData, fields mask): ``cell_json``'s text, parsed."""
+    data, fields = cell_json(change)
+    parsed: dict[str, Any] = json.loads(data)
+    return parsed, fields
 
 
 @pytest.fixture
@@ -62,11 +68,11 @@ def backend(sid: str, **kwargs: Any) -> GoogleBackend:
     return GoogleBackend(sid, endpoint=GOOGLE_BASE_URL, sleep=lambda s: None, **options)
 
 
-def cycle(b: GoogleBackend) -> CycleReport:
+def cycle(b: GoogleBackend) -> Cycle:
     return run_cycle(CONFIG, b, now=NOW)
 
 
-def counted(fake: FakeSheets, b: GoogleBackend) -> tuple[CycleReport, list[str]]:
+def counted(fake: FakeSheets, b: GoogleBackend) -> tuple[Cycle, list[str]]:
     """A cycle, and the kinds of the requests it made."""
     fake.reset_log()
     report = cycle(b)

@@ -16,7 +16,7 @@ from sync.backends.google import GoogleBackend
 from sync.backends.google.client import RetryPolicy
 from sync.calendar.importer import CalendarImport
 from sync.config import Config
-from sync.cycle import CycleReport, run_cycle
+from sync.cycle import Cycle, run_cycle
 from sync.store import Store
 from tests.calendar_support import calendar, sessions_for
 from tests.sheetsfake import GOOGLE_BASE_URL, FakeSheets
@@ -63,7 +63,7 @@ class Setup:
         )
         self.store = Store(folder / "state.sqlite")
 
-    def cycle(self) -> CycleReport:
+    def cycle(self) -> Cycle:
         calendar_import = CalendarImport.for_config(self.config, self.store.calendar)
         return run_cycle(self.config, self.backend, now=NOW, calendar=calendar_import)
 

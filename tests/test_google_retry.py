@@ -17,7 +17,7 @@ from sync.backends.base import WorkbookUnavailable
 from sync.backends.google import GoogleBackend
 from sync.backends.google.client import RetryPolicy, SheetsUnreachable, retry_after
 from sync.config import Config
-from sync.cycle import CycleReport, run_cycle
+from sync.cycle import Cycle, run_cycle
 from tests.sheetsfake import GOOGLE_BASE_URL, FakeSheets
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -69,12 +69,12 @@ def backend(fake: FakeSheets, clock: Clock, policy: RetryPolicy | None = None) -
     )
 
 
-def cycle(b: GoogleBackend) -> CycleReport:
+def cycle(b: GoogleBackend) -> Cycle:
     return run_cycle(CONFIG, b, now=NOW)
 
 
 def statuses(fake: FakeSheets, b: GoogleBackend) -> list[object]:
-    return [row[-2:] for row in fake.values(b.key, "Sessions")[1:]]
+    return [row[-2:] for row in fake.values(b.spreadsheet_id, "Sessions")[1:]]
 
 
 def test_a_rate_limit_honours_retry_after_and_the_cycle_completes(
@@ -112,7 +112,7 @@ def test_a_write_whose_answer_was_lost_is_reported_and_completed_next_cycle(
     assert not first.outcome.written
     assert "most likely carried out" in str(first.outcome.reason)
     assert not cycle(b).plan
-    titles = [s["properties"]["title"] for s in fake.metadata(b.key)["sheets"]]
+    titles = [s["properties"]["title"] for s in fake.metadata(b.spreadsheet_id)["sheets"]]
     assert titles.count("Dashboard") == 1
 
 
@@ -120,7 +120,7 @@ def test_a_persistent_500_gives_up_after_the_tries_and_writes_nothing(
     fake: FakeSheets, clock: Clock
 ) -> None:
     b = backend(fake, clock)
-    revision = fake.revision(b.key)
+    revision = fake.revision(b.spreadsheet_id)
     fake.faults.fail(500, kind="batchUpdate", times=None)
     with pytest.raises(SheetsUnreachable) as raised:
         cycle(b)
@@ -130,7 +130,7 @@ def test_a_persistent_500_gives_up_after_the_tries_and_writes_nothing(
     assert message.endswith("(HTTP 500): nothing was written; the next cycle tries again")
     assert len(fake.requests_of("batchUpdate")) == 5
     assert len(clock.slept) == 4 and sum(clock.slept) <= 60
-    assert fake.revision(b.key) == revision
+    assert fake.revision(b.spreadsheet_id) == revision
     fake.faults.clear()
     assert cycle(b).outcome.written
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from notifier.digest import GROUPS, items, render_digest
+from notifier.alert_email import GROUPS, items, render_alert_email
 from notifier.facts import Facts
 from notifier.format import money, nice_date, one_line
 from notifier.messages import AddressError, build, checked_address, message_id, recipients
@@ -45,7 +45,7 @@ def test_the_practice_has_every_event_kind() -> None:
 
 
 def test_digest_groups_every_kind_in_one_email() -> None:
-    rendered = render_digest(MINE, FACTS, currency="GBP", today=TODAY)
+    rendered = render_alert_email(MINE, FACTS, currency="GBP", today=TODAY)
     text, html = both(rendered)
     for _, title, _ in GROUPS:
         assert title in text and title in html
@@ -55,7 +55,7 @@ def test_digest_groups_every_kind_in_one_email() -> None:
 @pytest.mark.parametrize("kind", [k for k, _, _ in GROUPS])
 def test_each_digest_item_states_the_same_facts_in_text_and_html(kind: str) -> None:
     events = [e for e in MINE if e.kind == kind]
-    rendered = render_digest(events, FACTS, currency="GBP", today=TODAY)
+    rendered = render_alert_email(events, FACTS, currency="GBP", today=TODAY)
     text, html = both(rendered)
     made = items(events, FACTS, "GBP")
     assert made
@@ -82,7 +82,7 @@ EXPECTED = {
 
 @pytest.mark.parametrize("kind", sorted(EXPECTED))
 def test_digest_names_client_package_numbers_date_and_what_to_do(kind: str) -> None:
-    rendered = render_digest(
+    rendered = render_alert_email(
         [e for e in MINE if e.kind == kind], FACTS, currency="GBP", today=TODAY
     )
     text, html = both(rendered)
@@ -92,7 +92,7 @@ def test_digest_names_client_package_numbers_date_and_what_to_do(kind: str) -> N
 
 
 def test_html_escapes_names() -> None:
-    rendered = render_digest(MINE, FACTS, currency="GBP", today=TODAY)
+    rendered = render_alert_email(MINE, FACTS, currency="GBP", today=TODAY)
     assert "<b>Ann</b>" not in rendered.html
     assert "&lt;b&gt;Ann&lt;/b&gt;" in rendered.html
     assert f"{EVIL}'s 5-Session Pack" in visible_text(rendered.html)
@@ -100,7 +100,7 @@ def test_html_escapes_names() -> None:
 
 
 def test_html_is_one_column_inline_styled_with_no_outside_assets() -> None:
-    html = render_digest(MINE, FACTS, currency="GBP", today=TODAY).html
+    html = render_alert_email(MINE, FACTS, currency="GBP", today=TODAY).html
     assert 'name="viewport"' in html and "max-width:600px" in html
     for forbidden in ("<link", "<script", "<img", "<style", "url(", "src="):
         assert forbidden not in html
@@ -116,19 +116,19 @@ def test_structural_problem_says_nothing_was_written() -> None:
     result = compute(broken, today=TODAY)
     assert result.blocked
     [event] = [e for e in result.events if e.kind == "sheet_problem"]
-    text, html = both(render_digest([event], Facts.of(result), currency="GBP", today=TODAY))
+    text, html = both(render_alert_email([event], Facts.of(result), currency="GBP", today=TODAY))
     assert "Sessions" in text and "Nothing was written to the workbook" in html
 
 
 def test_one_event_digest_subject_is_the_event() -> None:
     [low] = [e for e in MINE if e.key == "low:p-3"]
-    rendered = render_digest([low], FACTS, currency="GBP", today=TODAY)
+    rendered = render_alert_email([low], FACTS, currency="GBP", today=TODAY)
     assert rendered.subject == "creditsheet: Cara's 5-Session Pack (P-0003) is running low"
 
 
 def test_a_rejected_session_is_called_rejected_as_the_sheet_calls_it() -> None:
     [rejected] = [e for e in MINE if e.kind == "rejected_session"]
-    rendered = render_digest([rejected], FACTS, currency="GBP", today=TODAY)
+    rendered = render_alert_email([rejected], FACTS, currency="GBP", today=TODAY)
     text, html = both(rendered)
     # As the contract's own examples write a recent date: without this year's number.
     said = "Dan's session on Mon 16 Nov was rejected: no credits left on P-0004 (2 of 2 used)"
@@ -142,7 +142,7 @@ def test_a_rejected_session_is_called_rejected_as_the_sheet_calls_it() -> None:
 
 def test_the_digest_calls_each_status_by_the_sheets_word() -> None:
     """`Not deducted` is the benign status; `Exhausted` is what the sheet says, not 'used up'."""
-    text, html = both(render_digest(MINE, FACTS, currency="GBP", today=TODAY))
+    text, html = both(render_alert_email(MINE, FACTS, currency="GBP", today=TODAY))
     for part in (text, html):
         assert "Packages exhausted" in part and "Dan's Duo (P-0004) is exhausted" in part
         assert "not deducted" not in part.casefold() and "used up" not in part.casefold()
@@ -265,7 +265,7 @@ def test_report_with_nothing_to_look_at() -> None:
 
 
 def test_built_message_is_multipart_alternative_with_derived_message_id() -> None:
-    rendered = render_digest(MINE, FACTS, currency="GBP", today=TODAY)
+    rendered = render_alert_email(MINE, FACTS, currency="GBP", today=TODAY)
     m = build(
         rendered, dedupe_key="digest:1", sender="cs <cs@example.com>", to=["a@x.org"], now=NOW
     )
@@ -401,9 +401,9 @@ def test_recording_sender_records_and_fails_on_demand() -> None:
 
 def test_a_kind_the_digest_does_not_know_is_still_listed() -> None:
     odd = Event("future_kind", "future:1", False, PRACTITIONER, "Something new happened")  # type: ignore[arg-type]
-    rendered = render_digest([*MINE, odd], FACTS, currency="GBP", today=TODAY)
+    rendered = render_alert_email([*MINE, odd], FACTS, currency="GBP", today=TODAY)
     text, html = both(rendered)
     assert "Other alerts" in text and "Something new happened" in html
-    assert render_digest([odd], FACTS, currency="GBP", today=TODAY).subject.endswith(
+    assert render_alert_email([odd], FACTS, currency="GBP", today=TODAY).subject.endswith(
         "Something new happened"
     )

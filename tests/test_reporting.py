@@ -17,23 +17,22 @@ from rules.engine import compute
 from rules.model import Result
 from sync.alerts import AlertCounts, deliver
 from sync.backends.base import WriteOutcome, WritePlan
-from sync.cycle import CycleReport
+from sync.cycle import Cycle
 from sync.reporting import (
     ReportError,
-    cycle_outcome,
     queue_report,
     record_cycle,
     render_report,
     report_due,
     report_text,
     send_report,
-    status_lines,
     text_of,
 )
 from sync.reporting import (
     test_email as send_test_email,
 )
 from sync.store import Store
+from sync.views import cycle_outcome, status_lines
 from tests.fakesender import RecordingSender
 from tests.mailfixtures import (
     EVIL,
@@ -62,8 +61,8 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s.close()
 
 
-def cycle(result: Result = RESULT, outcome: WriteOutcome | None = None) -> CycleReport:
-    return CycleReport(
+def cycle(result: Result = RESULT, outcome: WriteOutcome | None = None) -> Cycle:
+    return Cycle(
         workbook="practice.xlsx",
         today=TODAY,
         dry_run=False,

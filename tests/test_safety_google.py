@@ -44,7 +44,7 @@ from sync.backends.base import WorkbookUnavailable
 from sync.backends.google import GoogleBackend
 from sync.backends.google.client import RetryPolicy
 from sync.cycle import run_cycle
-from sync.service import Parts, sync_once
+from sync.service import Resources, sync_once
 from tests.fakesender import RecordingSender
 from tests.safety import record, size
 from tests.safety_google_support import (
@@ -360,19 +360,19 @@ def run(practice_seed: int, folder: Path, *, faults: int | None = None) -> Run:
         with endpoint(fake, http) as url:
             sid = create(fake, practice)
             backend = google_backend(sid, url, seed=practice_seed, policy=policy)
-            parts = Parts(CONFIG, backend, store, sender)
+            resources = Resources(CONFIG, backend, store, sender)
             if practice.synced:
-                sync_once(parts, now=at_minute(0))
+                sync_once(resources, now=at_minute(0))
             apply_edits(fake, sid, practice.pending)
             sender.sent.clear()
             found = Run(grid(fake, sid), http=http)
             if faults is not None and rng.random() < 0.3:
-                parts.backend = google_backend(sid, url, seed=faults, policy=policy)
+                resources.backend = google_backend(sid, url, seed=faults, policy=policy)
             fake.reset_log()
             if faults is not None:
                 found.planned = plan_faults(rng, fake, http)
             try:
-                report = sync_once(parts, now=at_minute(1))
+                report = sync_once(resources, now=at_minute(1))
                 found.outcome = "written" if report.outcome.written else "not written"
             except WorkbookUnavailable:
                 found.outcome = "failed cleanly"
@@ -383,7 +383,7 @@ def run(practice_seed: int, folder: Path, *, faults: int | None = None) -> Run:
             ]
             found.after.append(grid(fake, sid))
             fake.faults.clear()
-            sync_once(parts, now=at_minute(2))
+            sync_once(resources, now=at_minute(2))
             found.after.append(grid(fake, sid))
         found.alerts = store.reported(sender.sent)
     finally:

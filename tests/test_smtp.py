@@ -238,7 +238,7 @@ def test_starttls_asked_for_but_not_offered(tmp_path: Path) -> None:
 def test_default_ports() -> None:
     for security, port in (("starttls", 587), ("ssl", 465), ("none", 25)):
         cfg = config(Path("."), backend="smtp", host="smtp.example.com", security=security)
-        assert SmtpSender(cfg.email, None).where == f"smtp.example.com:{port}"
+        assert SmtpSender(cfg.email, None).via == f"smtp.example.com:{port}"
 
 
 # --- failures a practitioner can act on ---------------------------------------------

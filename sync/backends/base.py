@@ -201,7 +201,7 @@ class Layout:
 
 class Backend(Protocol):
     #: Where the workbook is, for messages (a file path or a sheet title).
-    where: str
+    location: str
 
     def read(self) -> Snapshot: ...
 

@@ -11,7 +11,7 @@ from sync.alerts import deliver
 from sync.backends.base import AppendedCell, Backend, RowAppend, Snapshot, WriteOutcome, WritePlan
 from sync.calendar.importer import CalendarImport
 from sync.config import Config
-from sync.cycle import CycleReport, run_cycle
+from sync.cycle import Cycle, run_cycle
 from sync.store import Store
 from tests.calendar_support import calendar, sessions_for
 from tests.contract.harness import Harness
@@ -36,7 +36,7 @@ def config(feed: Path) -> Config:
     )
 
 
-def cycle(cfg: Config, backend: Backend, store: Store) -> CycleReport:
+def cycle(cfg: Config, backend: Backend, store: Store) -> Cycle:
     calendar_import = CalendarImport.for_config(cfg, store.calendar)
     return run_cycle(cfg, backend, now=NOW, calendar=calendar_import)
 
@@ -113,7 +113,7 @@ class KilledAfterWrite:
 
     def __init__(self, real: Backend) -> None:
         self.real = real
-        self.where = real.where
+        self.location = real.location
 
     def read(self) -> Snapshot:
         return self.real.read()

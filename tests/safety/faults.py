@@ -114,6 +114,7 @@ def install() -> None:
     import sync.cli
     import sync.cycle
     import sync.daemon
+    import sync.service
     import sync.store.outbox
     from notifier.smtp import SmtpSender
 
@@ -152,7 +153,7 @@ def install() -> None:
         return wrapped
 
     _wrap(sync.daemon, "sync_once", cycle)
-    _wrap(sync.cli, "sync_once", cycle)
+    _wrap(sync.service, "sync_once", cycle)  # as `creditsheet sync` calls it
 
     # -- read and compute --
     def read(original: Callable[..., Any]) -> Callable[..., Any]:

@@ -1,6 +1,6 @@
 """The Google Sheets backend: one read per idle cycle, one more read and one write when busy.
 
-    backend = GoogleBackend(key, key_file=Path("service-account.json"))
+    backend = GoogleBackend(spreadsheet_id, key_file=Path("service-account.json"))
     snapshot = backend.read()           # one values:batchGet of every tab
     backend.write(snapshot, plan)       # one values:batchGet to verify, one batchUpdate
 
@@ -28,7 +28,8 @@ typed cells (``stringValue``, never a formula), so a client named
 
 The package, one concern a module: :mod:`~sync.backends.google.signin` (which
 sheet, which account), :mod:`~sync.backends.google.client` (the HTTP client and
-its retries), :mod:`~sync.backends.google.metadata` (tab ids, titles, grids),
+its retries), :mod:`~sync.backends.google.api` (one spreadsheet's calls, Google's
+errors in plain words), :mod:`~sync.backends.google.metadata` (tab ids, titles, grids),
 :mod:`~sync.backends.google.cells` (cells encoded once, in batches),
 :mod:`~sync.backends.google.write_requests` (one write's requests),
 :mod:`~sync.backends.google.landing` (where a write's cells landed),
@@ -42,11 +43,10 @@ from sync.backends.google.cells import (
     batches,
     blocks,
     cell_json,
-    change_cell,
     encode_body,
     encoded_blocks,
 )
-from sync.backends.google.signin import ENDPOINT_ENV, load_service_account, spreadsheet_key
+from sync.backends.google.signin import ENDPOINT_ENV, load_service_account, spreadsheet_id_of
 
 __all__ = [
     "CELL_BITS",
@@ -55,9 +55,8 @@ __all__ = [
     "batches",
     "blocks",
     "cell_json",
-    "change_cell",
     "encode_body",
     "encoded_blocks",
     "load_service_account",
-    "spreadsheet_key",
+    "spreadsheet_id_of",
 ]

@@ -9,14 +9,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
-
-import requests
-from google.auth.credentials import AnonymousCredentials
-from google.auth.exceptions import GoogleAuthError, RefreshError
-from google.auth.transport.requests import AuthorizedSession
-from gspread.exceptions import APIError
-from gspread.http_client import ParamsType
+from typing import Any
 
 from rules.model import Table
 from rules.schema import DASHBOARD, TABS
@@ -29,6 +22,7 @@ from sync.backends.base import (
     WriteOutcome,
     WritePlan,
 )
+from sync.backends.google.api import VALUES, Refused, SheetsAPI
 from sync.backends.google.cells import (
     COMPACT,
     JSON,
@@ -61,9 +55,7 @@ from sync.backends.google.metadata import (
 )
 from sync.backends.google.signin import (
     ENDPOINT_ENV,
-    access_refused,
-    load_service_account,
-    spreadsheet_key,
+    spreadsheet_id_of,
 )
 from sync.backends.google.verify import (
     MAX_VERIFY_RANGES,
@@ -76,23 +68,8 @@ from sync.backends.google.verify import (
     verify_ranges,
 )
 from sync.backends.google.write_requests import WriteRequests, put_back_requests
-from sync.keyfile import check_key_file
 
 log = logging.getLogger(__name__)
-
-
-#: How every values read asks: plain values, dates as serial numbers, row by row.
-_VALUES = {
-    "valueRenderOption": "UNFORMATTED_VALUE",
-    "dateTimeRenderOption": "SERIAL_NUMBER",
-    "majorDimension": "ROWS",
-    **COMPACT,
-}
-T = TypeVar("T")
-
-
-class _Refused(Exception):
-    """Google answered 400: a range or request it cannot carry out."""
 
 
 #: Per tab title, 1-based row -> its effective values right after a write.
@@ -124,12 +101,13 @@ class GoogleBackend:
 
     ``key_file`` is the service-account JSON key; with ``endpoint`` (an emulator's
     base URL) no credentials are used. ``rng``, ``sleep`` and ``clock`` drive the
-    retries and the choice of new tab ids, so tests control them.
+    retries and the choice of new tab ids, so tests control them. The calls to
+    Google are :class:`~sync.backends.google.api.SheetsAPI`'s.
     """
 
     def __init__(
         self,
-        key: str,
+        spreadsheet_id: str,
         *,
         key_file: Path | None = None,
         endpoint: str | None = None,
@@ -140,23 +118,24 @@ class GoogleBackend:
         metadata_max_age: float = 300.0,
         max_batch_bytes: int = MAX_BATCH_BYTES,
     ) -> None:
-        self.key = key
-        self.key_file = key_file
-        self.endpoint = endpoint
-        self.policy = policy or RetryPolicy()
+        self.spreadsheet_id = spreadsheet_id
         self.rng = rng or random.Random()
-        self.sleep = sleep
         self.clock = clock
         self.metadata_max_age = metadata_max_age
         self.max_batch_bytes = max_batch_bytes
-        self.where = f"Google Sheets {key}"
-        self.email: str | None = None
-        self._http: RetryingHTTPClient | None = None
+        self.location = f"Google Sheets {spreadsheet_id}"
+        self.api = SheetsAPI(
+            spreadsheet_id,
+            key_file=key_file,
+            endpoint=endpoint,
+            policy=policy,
+            rng=self.rng,
+            sleep=sleep,
+            clock=clock,
+        )
         self._metadata = MetadataCache()
         #: The last read, kept so an idle cycle's unchanged answer is not decoded again.
         self._last: _Read | None = None
-        #: API calls made (each counted once, however many tries it took).
-        self.calls = 0
 
     @classmethod
     def from_environment(
@@ -164,83 +143,42 @@ class GoogleBackend:
     ) -> GoogleBackend:
         """The backend as configured, sent to ``$CREDITSHEET_SHEETS_ENDPOINT`` when set."""
         return cls(
-            spreadsheet_key(spreadsheet), key_file=key_file, endpoint=environ.get(ENDPOINT_ENV)
+            spreadsheet_id_of(spreadsheet), key_file=key_file, endpoint=environ.get(ENDPOINT_ENV)
         )
 
     # --- talking to the API ----------------------------------------------------
 
     def client(self) -> RetryingHTTPClient:
-        """The HTTP client, made on first use (so a fixed key file is picked up next cycle)."""
-        if self._http is None:
-            if self.endpoint:
-                session = AuthorizedSession(AnonymousCredentials())  # type: ignore[no-untyped-call]
-            else:
-                if self.key_file is None:
-                    raise WorkbookUnavailable(
-                        "[workbook] credentials is not set: name the service-account key file "
-                        "(see docs/google.md)"
-                    )
-                credentials, self.email = load_service_account(self.key_file)
-                for warning in check_key_file(self.key_file):
-                    log.warning(warning)
-                session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
-            self._http = RetryingHTTPClient(
-                session,
-                policy=self.policy,
-                rng=self.rng,
-                sleep=self.sleep,
-                clock=self.clock,
-                base_url=self.endpoint,
-            )
-        return self._http
+        """The HTTP client, made on first use (see :meth:`SheetsAPI.client`)."""
+        return self.api.client()
 
-    def _call(self, call: Callable[[RetryingHTTPClient], T], *, writing: bool = False) -> T:
-        http = self.client()
-        self.calls += 1
-        try:
-            return call(http)
-        except APIError as err:
-            message = str(err.error.get("message", ""))
-            if err.code == 400:
-                raise _Refused(message) from None
-            raise WorkbookUnavailable(
-                access_refused(
-                    err.code,
-                    message,
-                    self.key,
-                    self.email,
-                    writing=writing,
-                )
-            ) from None
-        except RefreshError as err:
-            reason = str(err.args[0]) if err.args else "refused"
-            raise WorkbookUnavailable(
-                f"Google refused the service-account key {self.key_file} ({reason}): the key may "
-                "have been deleted or the account disabled; create a new JSON key "
-                "(docs/google.md, step 3)"
-            ) from None
-        except GoogleAuthError as err:
-            raise WorkbookUnavailable(f"signing in to Google failed: {err}") from None
-        except requests.exceptions.RequestException as err:
-            raise WorkbookUnavailable(
-                f"cannot reach Google Sheets ({type(err).__name__}): check the network"
-                + (f" and {ENDPOINT_ENV}" if self.endpoint else "")
-            ) from None
+    @property
+    def key_file(self) -> Path | None:
+        """The service-account JSON key it signs in with."""
+        return self.api.key_file
+
+    @property
+    def endpoint(self) -> str | None:
+        """The emulator's base URL it talks to instead of Google (None: Google)."""
+        return self.api.endpoint
+
+    @property
+    def calls(self) -> int:
+        """API calls made (each counted once, however many tries it took)."""
+        return self.api.calls
 
     def metadata(self, *, refresh: bool = False) -> Metadata:
         """The cached metadata, read from Google the first time or when asked."""
         meta = self._metadata.kept
         if meta is None or refresh:
             try:
-                raw = self._call(
-                    lambda h: h.fetch_sheet_metadata(self.key, {"fields": META_FIELDS, **COMPACT})
-                )
-            except _Refused as err:
+                raw = self.api.metadata({"fields": META_FIELDS, **COMPACT})
+            except Refused as err:
                 raise WorkbookUnavailable(
                     f"Google Sheets refused to describe the sheet: {err}"
                 ) from None
             meta = self._metadata.keep(raw, self.clock())
-            self.where = f"Google Sheets '{meta.title}' ({self.key})"
+            self.location = f"Google Sheets '{meta.title}' ({self.spreadsheet_id})"
         return meta
 
     def _stale(self, meta: Metadata) -> bool:
@@ -251,11 +189,6 @@ class GoogleBackend:
         aged = self.clock() - meta.read_at > self.metadata_max_age
         return aged and (bool(missing) or meta.find(DASHBOARD) is None)
 
-    def _batch_get(self, ranges: Sequence[str]) -> list[dict[str, Any]]:
-        answer = self._call(lambda h: h.values_batch_get(self.key, list(ranges), dict(_VALUES)))
-        found: list[dict[str, Any]] = answer.get("valueRanges") or []
-        return found
-
     # --- read ------------------------------------------------------------------
 
     def read(self) -> Snapshot:
@@ -264,12 +197,12 @@ class GoogleBackend:
             meta = self.metadata(refresh=True)
         try:
             answer, digest = self._read_tabs(meta)
-        except _Refused:
+        except Refused:
             # A tab was renamed or deleted since the metadata was read.
             meta = self.metadata(refresh=True)
             try:
                 answer, digest = self._read_tabs(meta)
-            except _Refused as err:
+            except Refused as err:
                 raise WorkbookUnavailable(
                     f"Google Sheets refused to read the tabs: {err}"
                 ) from None
@@ -309,14 +242,14 @@ class GoogleBackend:
         last = self._last.snapshot.digest if self._last is not None else None
 
         def fetch(h: RetryingHTTPClient) -> tuple[list[dict[str, Any]] | None, str]:
-            response = h.values_batch_get_response(self.key, ranges, _VALUES)
-            digest = read_digest(self.key, meta.time_zone, titles, response.content)
+            response = h.values_batch_get_response(self.spreadsheet_id, ranges, VALUES)
+            digest = read_digest(self.spreadsheet_id, meta.time_zone, titles, response.content)
             if digest == last:
                 return None, digest
             found: list[dict[str, Any]] = response.json().get("valueRanges") or []
             return found, digest
 
-        return self._call(fetch)
+        return self.api.call(fetch)
 
     # --- write -----------------------------------------------------------------
 
@@ -336,12 +269,12 @@ class GoogleBackend:
             meta = self.metadata(refresh=True)
         try:
             verified = self._verify(snapshot, plan, meta)
-        except _Refused:
+        except Refused:
             # A tab went away, or its grid shrank below rows we asked for: look again.
             meta = self.metadata(refresh=True)
             try:
                 verified = self._verify(snapshot, plan, meta)
-            except _Refused:
+            except Refused:
                 self._metadata.forget()
                 return outcome(
                     _MOVED + "nothing was written; the next cycle reads it again",
@@ -450,7 +383,7 @@ class GoogleBackend:
                 runs = [(runs[0][0], runs[-1][1])]
             if runs:
                 q = quote_title(info.title)
-                answer = self._batch_get([f"{q}!{first}:{last}" for first, last in runs])
+                answer = self.api.batch_get([f"{q}!{first}:{last}" for first, last in runs])
                 for (first, _), got in zip(runs, answer, strict=False):
                     for k, row in enumerate(got.get("values") or []):
                         after[first + k] = row
@@ -505,15 +438,6 @@ class GoogleBackend:
             if candidate not in taken:
                 return candidate
 
-    def _update(self, body: bytes, params: ParamsType | None = None) -> requests.Response:
-        # appendCells is the one request that is not safe to repeat: a batch that appends
-        # rows and got no answer is not sent again (the next cycle finds what landed).
-        resend = b'"appendCells"' not in body
-        return self._call(
-            lambda h: h.batch_update_encoded(self.key, body, params, resend_unanswered=resend),
-            writing=True,
-        )
-
     def _send(
         self,
         requests_: Sequence[Request],
@@ -539,13 +463,13 @@ class GoogleBackend:
             last = n == len(parts) - 1
             try:
                 if last and look_at:
-                    answer = self._update(
+                    answer = self.api.update(
                         encode_body([*lead, *part], look_at=look_at), params=LANDED_FIELDS
                     )
                     rows_after = landed_rows(answer.json())
                 else:
-                    self._update(encode_body([*lead, *part]))
-            except _Refused as err:
+                    self.api.update(encode_body([*lead, *part]))
+            except Refused as err:
                 self._metadata.forget()  # the layout may have moved: read it again next cycle
                 earlier = f" (the first {n} of {len(parts)} parts were written)" if n else ""
                 if any(f"requests[{i}]." in str(err) for i in range(len(guards))):
@@ -574,7 +498,7 @@ class GoogleBackend:
     def _verify(self, snapshot: Snapshot, plan: WritePlan, meta: Metadata) -> SafeRows:
         """Read the rows about to be written again; keep those whose inputs did not change."""
         rows_by_tab, wanted = verify_ranges(plan, meta)
-        answer = self._batch_get([r.a1 for r in wanted]) if wanted else []
+        answer = self.api.batch_get([r.a1 for r in wanted]) if wanted else []
         return safe_rows(snapshot, meta, rows_by_tab, wanted, answer)
 
     # --- init ------------------------------------------------------------------
@@ -615,8 +539,8 @@ class GoogleBackend:
             "data(rowData(values(effectiveValue,dataValidation))))",
         }
         try:
-            raw = self._call(lambda h: h.fetch_sheet_metadata(self.key, params))
-        except _Refused as err:
+            raw = self.api.metadata(params)
+        except Refused as err:
             raise WorkbookUnavailable(f"Google Sheets refused to read the tabs: {err}") from None
         grids: dict[str, list[list[dict[str, Any]]]] = {}
         for sheet in raw.get("sheets") or []:

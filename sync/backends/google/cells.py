@@ -44,9 +44,9 @@ def cell_value(value: object) -> object:
 # --- typed cells -----------------------------------------------------------------
 #
 # A big write is a few hundred thousand cells: each is built straight as the JSON text it
-# is sent as (the text ``json.dumps`` gives for the same CellData, which ``change_cell``
-# gives as a dict), so it is encoded once, holds no dicts the garbage collector would walk
-# again and again, and is measured for the batch limit without encoding it a second time.
+# is sent as (the text ``json.dumps`` gives for the same CellData as a dict), so it is
+# encoded once, holds no dicts the garbage collector would walk again and again, and is
+# measured for the batch limit without encoding it a second time.
 
 #: JSON as ``requests`` encodes a ``json=`` body (``allow_nan=False``, otherwise the defaults),
 #: so a request encoded here, once, goes out as the very bytes ``json=`` would send.
@@ -122,7 +122,7 @@ _DATE_VALUE = f"{VALUE},{NUMBER_FORMAT}"
 
 def cell_json(change: CellChange) -> tuple[str, str]:
     """One planned change as (CellData as JSON text, fields mask); a cleared fill is an
-    explicit clear. The text is ``json.dumps`` of :func:`change_cell`'s CellData."""
+    explicit clear. The text is what ``json.dumps`` gives for the same CellData as a dict."""
     entered: str | None = None
     is_date = False
     fields = ""
@@ -142,13 +142,6 @@ def cell_json(change: CellChange) -> tuple[str, str]:
     if fmt is None:
         return f'{{"userEnteredValue": {entered}}}', fields
     return f'{{"userEnteredValue": {entered}, "userEnteredFormat": {{{fmt}}}}}', fields
-
-
-def change_cell(change: CellChange) -> tuple[dict[str, Any], str]:
-    """One planned change as (CellData, fields mask); a cleared fill is an explicit clear."""
-    data, fields = cell_json(change)
-    parsed: dict[str, Any] = json.loads(data)
-    return parsed, fields
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
 ENDPOINT_ENV = "CREDITSHEET_SHEETS_ENDPOINT"
 
 
-def spreadsheet_key(given: str) -> str:
-    """The spreadsheet key from a Google Sheets address or a bare key (ValueError if neither)."""
+def spreadsheet_id_of(given: str) -> str:
+    """The spreadsheet's id from a Google Sheets address or a bare id (ValueError if neither)."""
     given = given.strip()
     if "/" in given:
         try:
@@ -81,16 +81,18 @@ def load_service_account(path: Path) -> tuple[Credentials, str]:
     return credentials, str(info.get("client_email", ""))
 
 
-def access_refused(code: int, message: str, key: str, email: str | None, *, writing: bool) -> str:
+def access_refused(
+    code: int, message: str, spreadsheet_id: str, email: str | None, *, writing: bool
+) -> str:
     """What a refusal from Google (HTTP ``code``, Google's ``message``) means for the
     practitioner, and what to do about it."""
     if code == 404:
         return (
-            f"there is no Google spreadsheet with the key {key}: check [workbook] "
+            f"there is no Google spreadsheet with the key {spreadsheet_id}: check [workbook] "
             "spreadsheet (copy the address from the browser while the sheet is open)"
         )
     if code == 403:
-        return _forbidden(message, key, email, writing=writing)
+        return _forbidden(message, spreadsheet_id, email, writing=writing)
     if code == 401:
         return (
             "Google did not accept the service account's credentials (HTTP 401): "
@@ -99,7 +101,7 @@ def access_refused(code: int, message: str, key: str, email: str | None, *, writ
     return f"Google Sheets answered HTTP {code}: {message}"
 
 
-def _forbidden(message: str, key: str, email: str | None, *, writing: bool) -> str:
+def _forbidden(message: str, spreadsheet_id: str, email: str | None, *, writing: bool) -> str:
     if "has not been used" in message or "is disabled" in message:
         link = re.search(r"https://console\.\S+", message)
         at = f" ({link.group(0).rstrip('.')})" if link else ""
@@ -110,10 +112,10 @@ def _forbidden(message: str, key: str, email: str | None, *, writing: bool) -> s
     who = email or "the service account's email (client_email in its key file)"
     if writing:
         return (
-            f"{who} may read the spreadsheet {key} but not change it: in Google Sheets "
+            f"{who} may read the spreadsheet {spreadsheet_id} but not change it: in Google Sheets "
             f"click Share and make {who} an Editor"
         )
     return (
-        f"the spreadsheet {key} is not shared with {who}: open it in Google Sheets, "
+        f"the spreadsheet {spreadsheet_id} is not shared with {who}: open it in Google Sheets, "
         f"click Share, and add {who} as an Editor"
     )

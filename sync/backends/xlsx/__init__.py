@@ -97,7 +97,7 @@ def _file_kind(data: bytes) -> str | None:
 class XlsxBackend:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.where = str(path)
+        self.location = str(path)
         self._last: Snapshot | None = None
 
     def _unreadable(self, reason: str) -> WorkbookUnavailable:

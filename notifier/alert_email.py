@@ -1,4 +1,4 @@
-"""The practitioner's alert digest: every new event of one cycle in one email.
+"""The practitioner's alert email: every new event of one cycle in one email.
 
 Each item names the client, the package, the numbers and the date, and says
 what to do about it. The wording lives here, once, and both the text and the
@@ -232,7 +232,9 @@ def _rejection_advice(client: str, reason: str) -> str:
     return f"Sell {client} a new package, or add an Adjust of 1 for a goodwill session."
 
 
-def render_digest(events: Sequence[Event], facts: Facts, *, currency: str, today: date) -> Rendered:
+def render_alert_email(
+    events: Sequence[Event], facts: Facts, *, currency: str, today: date
+) -> Rendered:
     listed = groups(events, facts, currency)
     count = sum(len(g.items) for g in listed)
     if count == 1:
@@ -240,7 +242,7 @@ def render_digest(events: Sequence[Event], facts: Facts, *, currency: str, today
     else:
         subject = f"creditsheet: {count} things need your attention"
     return render(
-        "digest",
+        "alert_email",
         subject,
         heading=f"{plural(count, 'thing')} to look at",
         intro=f"The sync on {nice_date(today)} found {'this' if count == 1 else 'these'}. "
