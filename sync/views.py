@@ -205,8 +205,8 @@ def _change_line(c: CellChange, letter: str) -> str:
     parts = []
     if c.set_value:
         parts.append(f"{describe(c.old)} -> {describe(c.new)}")
-    if c.set_fill:
-        parts.append(f"color {_COLOR_NAMES.get(c.fill or '', c.fill or 'none')}")
+    if c.set_color:
+        parts.append(f"color {_COLOR_NAMES.get(c.color or '', c.color or 'none')}")
     suffix = " (filled blank input)" if c.input_fill else ""
     return f"{ref}: {', '.join(parts)}{suffix}"
 
