@@ -28,8 +28,8 @@ from rules.words import plural
 from sync.alerts import AlertCounts
 from sync.backends.base import CellChange, WritePlan
 from sync.calendar.importer import CalendarImport
-from sync.calendar.report import status_lines as calendar_status
-from sync.calendar.report import summary_line as calendar_summary
+from sync.calendar.views import status_lines as calendar_status
+from sync.calendar.views import summary_line as calendar_summary
 from sync.config import Config
 from sync.cycle import Cycle
 from sync.diff import describe
