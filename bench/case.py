@@ -57,17 +57,17 @@ def sync_xlsx(path: Path, *, steady: bool = False) -> dict[str, object]:
     if steady:
         memo = run_cycle(CONFIG, backend, now=NOW, memo=memo).memo
     wall, cpu = time.perf_counter(), time.process_time()
-    report = run_cycle(CONFIG, backend, now=NOW, memo=memo)
+    cycle = run_cycle(CONFIG, backend, now=NOW, memo=memo)
     return {
         "wall": time.perf_counter() - wall,
         "cpu": time.process_time() - cpu,
-        "phases": report.phases,
-        "phases_cpu": report.cpu,
-        "cells_written": report.plan.size if report.outcome.written else 0,
-        "written": report.outcome.written,
-        "reason": report.outcome.reason,
-        "requests": 1 if report.outcome.written else 0,
-        "rows": sum(report.rows_read.values()),
+        "phases": cycle.phases,
+        "phases_cpu": cycle.cpu,
+        "cells_written": cycle.plan.size if cycle.outcome.written else 0,
+        "written": cycle.outcome.written,
+        "reason": cycle.outcome.reason,
+        "requests": 1 if cycle.outcome.written else 0,
+        "rows": sum(cycle.rows_read.values()),
     }
 
 
@@ -136,8 +136,8 @@ def synced_sheets(sessions: int, folder: Path) -> dict[str, list[list[object]]]:
     synced = folder / "seed.xlsx"
     shutil.copy(folder / "unsynced.xlsx", synced)
     backend = XlsxBackend(synced)
-    report = run_cycle(CONFIG, backend, now=NOW)
-    assert report.outcome.written, report.outcome.reason
+    cycle = run_cycle(CONFIG, backend, now=NOW)
+    assert cycle.outcome.written, cycle.outcome.reason
     return {
         title: [[_as_google(v) for v in row] for row in [table.header, *table.rows]]
         for title, table in backend.read().tables.items()
@@ -177,14 +177,14 @@ def sync_google(url: str, *, add_session: bool, steady: bool = False) -> dict[st
         ).raise_for_status()
         seen.clear()
     wall, cpu = time.perf_counter(), time.process_time()
-    report = run_cycle(CONFIG, backend, now=NOW, memo=memo)
+    cycle = run_cycle(CONFIG, backend, now=NOW, memo=memo)
     out: dict[str, object] = {
         "wall": time.perf_counter() - wall,
         "cpu": time.process_time() - cpu,
-        "phases": report.phases,
-        "phases_cpu": report.cpu,
-        "written": report.outcome.written,
-        "reason": report.outcome.reason,
+        "phases": cycle.phases,
+        "phases_cpu": cycle.cpu,
+        "written": cycle.outcome.written,
+        "reason": cycle.outcome.reason,
         "requests": len(seen),
         "sent": sum(len(body) for _, body, _ in seen),
         "received": sum(len(content) for _, _, content in seen),

@@ -65,7 +65,7 @@ from rules.schema import (
     PackageStatus,
     SessionStatus,
 )
-from rules.status import credits_fill, package_progress, package_status
+from rules.status import credits_color, package_progress, package_status
 from rules.tabs import TabView, view
 from rules.values import key
 
@@ -331,9 +331,9 @@ class _Columns:
         self.v = v
         self.n = len(v.rows())
         self.values: dict[str, list[Value]] = {}
-        self.fills: dict[str, list[str | None]] = {}
+        self.colors: dict[str, list[str | None]] = {}
 
-    def set(self, row: int, column: str, value: Value, fill: str | None = None) -> None:
+    def set(self, row: int, column: str, value: Value, color: str | None = None) -> None:
         if column not in self.v.index:
             return
         if column == SYNC_NOTE:
@@ -341,18 +341,18 @@ class _Columns:
         if column not in self.values:
             self.values[column] = [None] * self.n
         self.values[column][row - 2] = value
-        if fill is not None:
-            if column not in self.fills:
-                self.fills[column] = [None] * self.n
-            self.fills[column][row - 2] = fill
+        if color is not None:
+            if column not in self.colors:
+                self.colors[column] = [None] * self.n
+            self.colors[column][row - 2] = color
 
-    def put(self, column: str, values: list[Value], fills: list[str | None] | None = None) -> None:
+    def put(self, column: str, values: list[Value], colors: list[str | None] | None = None) -> None:
         """A whole column at once, as ``set`` would leave it after a call for every row."""
         if column not in self.v.index:
             return
         self.values[column] = values
-        if fills is not None:
-            self.fills[column] = fills
+        if colors is not None:
+            self.colors[column] = colors
 
     def out(self, colored: Sequence[str], fills: Sequence[InputFill] = ()) -> TabOut:
         columns = []
@@ -360,10 +360,10 @@ class _Columns:
             if spec.name not in self.v.index:
                 continue
             values = self.values.get(spec.name) or [None] * self.n
-            fill: Sequence[str | None] | None = None
+            color: Sequence[str | None] | None = None
             if spec.name in colored:
-                fill = self.fills.get(spec.name) or [None] * self.n
-            columns.append(ColumnOut(spec.name, spec.kind, values, fill))
+                color = self.colors.get(spec.name) or [None] * self.n
+            columns.append(ColumnOut(spec.name, spec.kind, values, color))
         return TabOut(
             self.v.title, tuple(columns), tuple(fills), dict(self.v.index), dict(self.v.added)
         )
@@ -389,7 +389,7 @@ def _clients_out(
             cols.set(row, "Credits left", UNLIMITED, GREEN)
         elif client.key in credits:
             n = credits[client.key]
-            cols.set(row, "Credits left", n, credits_fill(n, settings.low_credit_threshold))
+            cols.set(row, "Credits left", n, credits_color(n, settings.low_credit_threshold))
         if settings.balance_links:
             cols.set(row, "Balance link", links.get(key(client.name)))
     return cols.out(["Credits left"])

@@ -194,14 +194,14 @@ class BrokenPackage:
 class ColumnOut:
     """The desired content of one computed column, for every data row.
 
-    ``values[i]`` and ``fills[i]`` are for sheet row ``i + 2``; a fill of None
-    means no background color. ``fills`` is None for a column never colored.
+    ``values[i]`` and ``colors[i]`` are for sheet row ``i + 2``; a color of None
+    means no background color. ``colors`` is None for a column never colored.
     """
 
     name: str
     kind: CellKind
     values: Sequence[Value]
-    fills: Sequence[str | None] | None = None
+    colors: Sequence[str | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)

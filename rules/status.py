@@ -54,7 +54,7 @@ def package_progress(result: PackageResult) -> str:
     return progress(result.remaining, p.total)
 
 
-def credits_fill(credits: int, low: int) -> str:
+def credits_color(credits: int, low: int) -> str:
     if credits <= 0:
         return RED
     if credits <= low:

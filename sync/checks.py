@@ -19,7 +19,7 @@ from pathlib import Path
 from rules.words import plural
 from sync.backends.base import Backend
 from sync.calendar.importer import CalendarImport
-from sync.calendar.report import check_lines as calendar_check
+from sync.calendar.views import check_lines as calendar_check
 from sync.config import Config
 from sync.cycle import run_cycle
 from sync.keyfile import check_key_file

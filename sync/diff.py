@@ -33,7 +33,7 @@ def plan(
     cells: list[CellChange] = []
     for tab in result.tabs:
         table = snapshot.tables[tab.title]
-        fills = snapshot.fills.get(tab.title, {})
+        read_colors = snapshot.colors.get(tab.title, {})
         for name, col in sorted(tab.new_headers.items(), key=lambda item: item[1]):
             headers.append(HeaderChange(tab.title, col, name))
         rows = table.rows
@@ -52,9 +52,9 @@ def plan(
         changed_order: list[int] = []
         for column, set_values in zip(tab.columns, differing, strict=True):
             col = tab.positions[column.name]
-            colors = column.fills
+            colors = column.colors
             to_color: Collection[int] = ()
-            current = fills.get(col) if colors is not None else None
+            current = read_colors.get(col) if colors is not None else None
             if colors is None:
                 order = sorted(set_values)
             elif current is None:
@@ -194,8 +194,8 @@ def _differing_colors(current: Sequence[str | None], desired: Sequence[str | Non
         have, want = current[start : start + _BLOCK], desired[start : start + _BLOCK]
         if have == want:
             continue
-        for i, fill in enumerate(want, start):
-            if (current[i] if i < len(current) else None) != fill:
+        for i, color in enumerate(want, start):
+            if (current[i] if i < len(current) else None) != color:
                 out.add(i)
     return out
 

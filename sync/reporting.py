@@ -5,7 +5,7 @@ creditsheet report --send   send_report(result, store, sender, config, now)
 the daemon, each cycle      queue_report(result, store, config, now, tz) (if due),
                             then alerts.send_pending(...)
 creditsheet test-email      test_email(config, sender, now), then retry_pending_now(config, now)
-each cycle                  record_cycle(store, report, started, counts)
+each cycle                  record_cycle(store, cycle, started, counts)
 """
 
 from __future__ import annotations

@@ -28,8 +28,8 @@ from rules.words import plural
 from sync.alerts import AlertCounts
 from sync.backends.base import CellChange, WritePlan
 from sync.calendar.importer import CalendarImport
-from sync.calendar.report import status_lines as calendar_status
-from sync.calendar.report import summary_line as calendar_summary
+from sync.calendar.views import status_lines as calendar_status
+from sync.calendar.views import summary_line as calendar_summary
 from sync.config import Config
 from sync.cycle import Cycle
 from sync.diff import describe
@@ -205,8 +205,8 @@ def _change_line(c: CellChange, letter: str) -> str:
     parts = []
     if c.set_value:
         parts.append(f"{describe(c.old)} -> {describe(c.new)}")
-    if c.set_fill:
-        parts.append(f"color {_COLOR_NAMES.get(c.fill or '', c.fill or 'none')}")
+    if c.set_color:
+        parts.append(f"color {_COLOR_NAMES.get(c.color or '', c.color or 'none')}")
     suffix = " (filled blank input)" if c.input_fill else ""
     return f"{ref}: {', '.join(parts)}{suffix}"
 

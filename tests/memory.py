@@ -1,6 +1,6 @@
 """An in-memory workbook backend: the fake of :class:`sync.backends.base.Backend`.
 
-It applies a write plan the way the real backends do (values by kind, fills,
+It applies a write plan the way the real backends do (values by kind, colors,
 new header cells, blank input cells only), so cycle-level properties can be
 checked quickly without files.
 """
@@ -22,7 +22,7 @@ class MemoryBackend:
         self.rows: dict[str, list[list[object]]] = {
             t: [list(r) for r in v.rows] for t, v in tables.items()
         }
-        self.fills: dict[str, dict[tuple[int, int], str | None]] = {t: {} for t in tables}
+        self.colors: dict[str, dict[tuple[int, int], str | None]] = {t: {} for t in tables}
         self.numbers_are_dates = numbers_are_dates
         self.writes = 0
 
@@ -30,21 +30,21 @@ class MemoryBackend:
         tables = {
             t: Table(t, deepcopy(self.header[t]), deepcopy(self.rows[t])) for t in self.header
         }
-        fills = {
+        colors = {
             t: {
-                col: [self.fills[t].get((r + 2, col)) for r in range(len(self.rows[t]))]
+                col: [self.colors[t].get((r + 2, col)) for r in range(len(self.rows[t]))]
                 for col in range(len(self.header[t]))
             }
             for t in self.header
         }
-        return Snapshot(tables=tables, fills=fills, numbers_are_dates=self.numbers_are_dates)
+        return Snapshot(tables=tables, colors=colors, numbers_are_dates=self.numbers_are_dates)
 
     def write(self, snapshot: Snapshot, plan: WritePlan) -> WriteOutcome:
         self.writes += 1
         for t in plan.tabs:
             rows = [list(r) for r in t.rows] or [[]]
             self.header[t.title], self.rows[t.title] = rows[0], rows[1:]
-            self.fills.setdefault(t.title, {})
+            self.colors.setdefault(t.title, {})
         for h in plan.headers:
             header = self.header[h.tab]
             header.extend([None] * (h.col + 1 - len(header)))
@@ -59,8 +59,8 @@ class MemoryBackend:
                 continue
             if c.set_value:
                 row[c.col] = c.new
-            if c.set_fill:
-                self.fills[c.tab][(c.row, c.col)] = c.fill
+            if c.set_color:
+                self.colors[c.tab][(c.row, c.col)] = c.color
         return WriteOutcome(written=True, cells_written=plan.size, requests=1)
 
     def prepare(self, layout: Layout) -> list[str]:

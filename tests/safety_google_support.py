@@ -4,7 +4,7 @@
     fake = FakeSheets(seed=seed); sid = create(fake, practice)
     ops = plan_edits(random.Random(seed), values_of(fake, sid))
     apply_edits(fake, sid, ops)                    # as a person would, in the Sheets UI
-    before = grid(fake, sid)                       # every cell: value, fill, number format
+    before = grid(fake, sid)                       # every cell: value, color, number format
 
 Everything is a function of the seed: two fakes set up from the same seed hold
 the same sheet, so a run under test and its reference are compared cell by cell.

@@ -1,4 +1,4 @@
-"""deliver: new events -> one digest and client notices -> outbox -> sent exactly once."""
+"""deliver: new events -> one alert email and client notices -> outbox -> sent exactly once."""
 
 from __future__ import annotations
 
@@ -34,13 +34,13 @@ def rng() -> random.Random:
     return random.Random(7)
 
 
-def test_first_cycle_sends_one_digest_and_each_notice(store: Store, tmp_path: Path) -> None:
+def test_first_cycle_sends_one_alert_email_and_each_notice(store: Store, tmp_path: Path) -> None:
     sender = RecordingSender()
     counts = deliver(RESULT, store, sender, config(tmp_path), NOW, LINKS, rng=rng())
     assert counts == AlertCounts(queued=1 + len(NOTICES), sent=1 + len(NOTICES), pending=0)
-    digests = [m for m in sender.sent if m["To"] == "me@example.com"]
-    assert len(digests) == 1
-    text, _ = parts(digests[0])
+    alert_emails = [m for m in sender.sent if m["To"] == "me@example.com"]
+    assert len(alert_emails) == 1
+    text, _ = parts(alert_emails[0])
     for title in ("Expiring soon", "Running low", "Packages exhausted", "Sessions rejected"):
         assert title in text
     to_clients = sorted(str(m["To"]) for m in sender.sent if m["To"] != "me@example.com")
@@ -60,7 +60,7 @@ def test_second_cycle_with_the_same_events_sends_nothing(store: Store, tmp_path:
     assert len(sender.sent) == before
 
 
-def test_only_new_events_are_in_the_next_digest(store: Store, tmp_path: Path) -> None:
+def test_only_new_events_are_in_the_next_alert_email(store: Store, tmp_path: Path) -> None:
     sender = RecordingSender()
     deliver(RESULT, store, sender, config(tmp_path, clients=False), NOW, rng=rng())
     later = tables()
@@ -79,7 +79,7 @@ def test_client_notices_only_when_switched_on(store: Store, tmp_path: Path) -> N
     assert counts.sent == 1 and sender.to() == ["me@example.com"]
 
 
-def test_no_practitioner_address_means_no_digest_but_events_are_kept(
+def test_no_practitioner_address_means_no_alert_email_but_events_are_kept(
     store: Store, tmp_path: Path
 ) -> None:
     sender = RecordingSender()

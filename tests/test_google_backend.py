@@ -135,7 +135,7 @@ def test_the_read_asks_for_every_tab_unformatted_with_serial_dates(fake: FakeShe
     assert read.query["valueRenderOption"] == ["UNFORMATTED_VALUE"]
     assert read.query["dateTimeRenderOption"] == ["SERIAL_NUMBER"]
     assert read.query["majorDimension"] == ["ROWS"]
-    assert snapshot.numbers_are_dates and snapshot.fills == {} and snapshot.timezone
+    assert snapshot.numbers_are_dates and snapshot.colors == {} and snapshot.timezone
     assert snapshot.tables["Packages"].rows[0] == [None, "Ann Lee", "5-Session Pack", 5, 46296]
 
 
@@ -278,17 +278,17 @@ CELL_VALUES: list[Value] = [
 @pytest.mark.parametrize("kind", ["text", "number", "date"])
 def test_each_cell_is_sent_as_the_json_encoding_of_its_celldata(kind: CellKind) -> None:
     for value in CELL_VALUES:
-        for fill in (None, "#B7E1CD", "#F4C7C3"):
-            for set_value, set_fill in ((True, False), (False, True), (True, True)):
+        for color in (None, "#B7E1CD", "#F4C7C3"):
+            for set_value, set_color in ((True, False), (False, True), (True, True)):
                 change = CellChange(
-                    "Sessions", 2, 4, "Status", None, value, kind, fill, set_value, set_fill
+                    "Sessions", 2, 4, "Status", None, value, kind, color, set_value, set_color
                 )
                 encoded, fields = cell_json(change)
                 data, same_fields = change_cell(change)
                 assert encoded == json.dumps(data, allow_nan=False) and fields == same_fields
                 assert list(data) == [k for k in ("userEnteredValue", "userEnteredFormat")
                                       if k in data]  # fmt: skip
-                if set_fill and fill is not None:
+                if set_color and color is not None:
                     assert list(data["userEnteredFormat"])[-1] == "backgroundColor"
                 if set_value and kind == "date" and isinstance(value, date):
                     assert data["userEnteredValue"] == {"numberValue": 46346}
@@ -300,9 +300,9 @@ def test_each_cell_is_sent_as_the_json_encoding_of_its_celldata(kind: CellKind) 
 @pytest.mark.parametrize("limit", [300, 2_000, 20_000, 2_000_000])
 def test_cells_as_json_make_the_same_requests_and_batches_as_dicts(limit: int) -> None:
     changes = [
-        CellChange("Sessions", row, col, "x", None, value, kind, fill, True, fill is not None)
+        CellChange("Sessions", row, col, "x", None, value, kind, color, True, color is not None)
         for row in range(2, 90)
-        for col, value, kind, fill in (
+        for col, value, kind, color in (
             (0, row * 3, "number", None),
             (1, f"note {row}" * (row % 4), "text", "#B7E1CD" if row % 3 else None),
             (2, date(2026, 1, 1 + row % 28), "date", None),
@@ -353,7 +353,7 @@ def test_numbers_dates_and_colors_are_typed_cells(fake: FakeSheets) -> None:
     assert at("Remaining").raw["userEnteredValue"] == {"numberValue": 10}
     assert at("Status").value == "Active"
     assert at("Status").background == {"red": 0.7176, "green": 0.8824, "blue": 0.8039}
-    # A fill the plan clears is cleared, not left behind.
+    # A color the plan clears is cleared, not left behind.
     fake.format_cells(sid, "Sessions", "E5", background={"red": 1})
     fake.edit_cell(sid, "Sessions", "B5", "Nobody")
     cycle(backend(sid))

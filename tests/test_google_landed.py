@@ -147,7 +147,7 @@ def test_a_cell_written_into_a_shifted_column_gets_that_columns_value_back() -> 
     mapping = [0, 1, None, 2, 3, 4, 5]
     landing = judge_columns([status], mapping, after, read, inputs=[0, 1, 2, 3, 4])
     assert landing.moved == [("Sessions", 2)]
-    assert landing.restore == [Restore("Sessions", 2, 5, "knee", clear_fill=True)]
+    assert landing.restore == [Restore("Sessions", 2, 5, "knee", clear_color=True)]
     assert landing.unknown == []
 
 

@@ -75,7 +75,7 @@ def test_the_daemon_keeps_its_backoff_until_a_test_email_gets_through(tmp_path: 
         daemon.wait_log("could not send 'creditsheet: 8 things need your attention'")
         handler = Recorder()
         with smtp_server(handler, port=port):
-            # The server is back, but the digest's next try is 30 s or more away:
+            # The server is back, but the alert email's next try is 30 s or more away:
             # several cycles go by and none of them sends it.
             seen = daemon.log().count("cycle ok")
             daemon.wait_log("cycle ok", count=seen + 3)
@@ -85,7 +85,7 @@ def test_the_daemon_keeps_its_backoff_until_a_test_email_gets_through(tmp_path: 
             assert "1 email waiting in the outbox" in sent
             assert [m["Subject"] for m in handler.messages] == ["creditsheet test email"]
             daemon.wait_log("a test email went through: trying the pending emails now")
-            wait_for(lambda: len(handler.messages) == 2, "the digest sent by the daemon")
+            wait_for(lambda: len(handler.messages) == 2, "the alert email sent by the daemon")
             seen = daemon.log().count("cycle ok")
             daemon.wait_log("cycle ok", count=seen + 2)
         subjects = [m["Subject"] for m in handler.messages]

@@ -188,7 +188,7 @@ def test_the_report_states_the_value_expired_unused() -> None:
         ),
     ],
 )
-def test_the_digest_says_what_to_do_about_a_type_or_weekly_rejection(
+def test_the_alert_email_says_what_to_do_about_a_type_or_weekly_rejection(
     note: str, advice: str
 ) -> None:
     from notifier.alert_email import item

@@ -41,10 +41,10 @@ def test_the_practice_has_every_event_kind() -> None:
     assert kinds == {k for k, _, _ in GROUPS} | KINDS
 
 
-# --- the practitioner's digest ---------------------------------------------------------
+# --- the practitioner's alert email ----------------------------------------------------
 
 
-def test_digest_groups_every_kind_in_one_email() -> None:
+def test_alert_email_groups_every_kind_in_one_email() -> None:
     rendered = render_alert_email(MINE, FACTS, currency="GBP", today=TODAY)
     text, html = both(rendered)
     for _, title, _ in GROUPS:
@@ -53,7 +53,7 @@ def test_digest_groups_every_kind_in_one_email() -> None:
 
 
 @pytest.mark.parametrize("kind", [k for k, _, _ in GROUPS])
-def test_each_digest_item_states_the_same_facts_in_text_and_html(kind: str) -> None:
+def test_each_alert_email_item_states_the_same_facts_in_text_and_html(kind: str) -> None:
     events = [e for e in MINE if e.kind == kind]
     rendered = render_alert_email(events, FACTS, currency="GBP", today=TODAY)
     text, html = both(rendered)
@@ -81,7 +81,7 @@ EXPECTED = {
 
 
 @pytest.mark.parametrize("kind", sorted(EXPECTED))
-def test_digest_names_client_package_numbers_date_and_what_to_do(kind: str) -> None:
+def test_alert_email_names_client_package_numbers_date_and_what_to_do(kind: str) -> None:
     rendered = render_alert_email(
         [e for e in MINE if e.kind == kind], FACTS, currency="GBP", today=TODAY
     )
@@ -120,7 +120,7 @@ def test_structural_problem_says_nothing_was_written() -> None:
     assert "Sessions" in text and "Nothing was written to the workbook" in html
 
 
-def test_one_event_digest_subject_is_the_event() -> None:
+def test_one_event_alert_email_subject_is_the_event() -> None:
     [low] = [e for e in MINE if e.key == "low:p-3"]
     rendered = render_alert_email([low], FACTS, currency="GBP", today=TODAY)
     assert rendered.subject == "creditsheet: Cara's 5-Session Pack (P-0003) is running low"
@@ -140,7 +140,7 @@ def test_a_rejected_session_is_called_rejected_as_the_sheet_calls_it() -> None:
     assert rejected.subject.endswith("was rejected: no credits left on P-0004 (2 of 2 used)")
 
 
-def test_the_digest_calls_each_status_by_the_sheets_word() -> None:
+def test_the_alert_email_calls_each_status_by_the_sheets_word() -> None:
     """`Not deducted` is the benign status; `Exhausted` is what the sheet says, not 'used up'."""
     text, html = both(render_alert_email(MINE, FACTS, currency="GBP", today=TODAY))
     for part in (text, html):
@@ -399,7 +399,7 @@ def test_recording_sender_records_and_fails_on_demand() -> None:
     assert sender.attempts == 3 and sender.subjects() == ["subject a"]
 
 
-def test_a_kind_the_digest_does_not_know_is_still_listed() -> None:
+def test_a_kind_the_alert_email_does_not_know_is_still_listed() -> None:
     odd = Event("future_kind", "future:1", False, PRACTITIONER, "Something new happened")  # type: ignore[arg-type]
     rendered = render_alert_email([*MINE, odd], FACTS, currency="GBP", today=TODAY)
     text, html = both(rendered)

@@ -92,7 +92,7 @@ def test_unknown_outcome_is_a_row_problem() -> None:
     assert r.note("Sessions", 2) == (
         "Outcome: 'Sick' is not one of Attended, No-show, Late cancel, Cancelled"
     )
-    assert r.fill("Sessions", 2, "Status") == "#F4C7C3"
+    assert r.color("Sessions", 2, "Status") == "#F4C7C3"
 
 
 @pytest.mark.parametrize(

@@ -56,8 +56,8 @@ def test_an_invalid_package_gets_no_fills_and_counts_for_no_one() -> None:
     assert r.cell("Packages", 2, "Status") == "Invalid"
     assert set(r.filled("Packages")) == {(3, "Package ID")}
     assert r.cell("Clients", 2, "Credits left") == 5
-    assert r.fill("Packages", 2, "Status") == RED
-    assert r.fill("Packages", 2, "Progress") == RED
+    assert r.color("Packages", 2, "Status") == RED
+    assert r.color("Packages", 2, "Progress") == RED
     assert r.cell("Packages", 2, "Used") is None
 
 
@@ -116,7 +116,7 @@ def test_a_template_with_a_problem_makes_its_packages_invalid_even_with_typed_va
 def test_duplicate_client_rows_the_upper_stands() -> None:
     r = run([ANN, {"Client": " ann lee ", "Billing": "Monthly"}], [pkg()])
     assert r.note("Clients", 3) == "Client: 'ann lee' is already on row 2"
-    assert r.fill("Clients", 3, "Credits left") == RED
+    assert r.color("Clients", 3, "Credits left") == RED
     assert r.cell("Clients", 2, "Credits left") == 5
 
 
@@ -194,7 +194,7 @@ def test_adjust(adjust: object, used: int, remaining: int, status: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("sessions_used", "expires", "status", "fill", "progress"),
+    ("sessions_used", "expires", "status", "color", "progress"),
     [
         (0, None, "Active", GREEN, "▰▰▰▰▰ 5/5"),
         (2, None, "Active", GREEN, "▰▰▰▱▱ 3/5"),
@@ -207,14 +207,14 @@ def test_adjust(adjust: object, used: int, remaining: int, status: str) -> None:
     ],
 )
 def test_statuses_colors_and_progress(
-    sessions_used: int, expires: date | None, status: str, fill: str, progress: str
+    sessions_used: int, expires: date | None, status: str, color: str, progress: str
 ) -> None:
     sessions = [{"Date": date(2026, 2, d + 1), "Client": "Ann Lee"} for d in range(sessions_used)]
     r = run([ANN], [pkg(**{"Package ID": "P-0001", "Expires": expires})], sessions)
     assert r.cell("Packages", 2, "Status") == status
-    assert r.fill("Packages", 2, "Status") == fill
+    assert r.color("Packages", 2, "Status") == color
     assert r.cell("Packages", 2, "Progress") == progress
-    assert r.fill("Packages", 2, "Progress") == fill
+    assert r.color("Packages", 2, "Progress") == color
     # An expired package keeps Used and Remaining visible.
     assert r.cell("Packages", 2, "Used") == sessions_used
 
@@ -249,22 +249,22 @@ def test_credits_left_sums_own_and_shared_live_packages() -> None:
     ]
     r = run([ANN, BOB], packages)
     assert r.cell("Clients", 2, "Credits left") == 15
-    assert r.fill("Clients", 2, "Credits left") == GREEN
+    assert r.color("Clients", 2, "Credits left") == GREEN
     assert r.cell("Clients", 3, "Credits left") == 10
     assert r.result.client_credits == {"Ann Lee": 15, "Bob Stone": 10}
 
 
-@pytest.mark.parametrize(("credits", "fill"), [(0, RED), (1, AMBER), (2, AMBER), (3, GREEN)])
-def test_credits_left_colors(credits: int, fill: str) -> None:
+@pytest.mark.parametrize(("credits", "color"), [(0, RED), (1, AMBER), (2, AMBER), (3, GREEN)])
+def test_credits_left_colors(credits: int, color: str) -> None:
     r = run([ANN], [pkg(Sessions=credits, Adjust=None)] if credits else [])
     assert r.cell("Clients", 2, "Credits left") == credits
-    assert r.fill("Clients", 2, "Credits left") == fill
+    assert r.color("Clients", 2, "Credits left") == color
 
 
 def test_credits_left_is_blank_and_uncolored_for_non_package_clients() -> None:
     r = run([{**ANN, "Billing": "Per-session"}], [pkg()])
     assert r.cell("Clients", 2, "Credits left") is None
-    assert r.fill("Clients", 2, "Credits left") is None
+    assert r.color("Clients", 2, "Credits left") is None
 
 
 # --- blank rows and columns ----------------------------------------------------------

@@ -113,14 +113,14 @@ def of(wb: dict, **changed: list) -> dict:
 
 
 def computed(result: Result) -> dict[tuple[str, int, str], object]:
-    """Every computed cell and fill, by (tab, row, column)."""
+    """Every computed cell and color, by (tab, row, column)."""
     out: dict[tuple[str, int, str], object] = {}
     for tab in result.tabs:
         for col in tab.columns:
             for i, value in enumerate(col.values):
                 out[(tab.title, i + 2, col.name)] = value
-                if col.fills is not None:
-                    out[(tab.title, i + 2, col.name + " fill")] = col.fills[i]
+                if col.colors is not None:
+                    out[(tab.title, i + 2, col.name + " color")] = col.colors[i]
     return out
 
 

@@ -456,10 +456,10 @@ def test_an_unlimited_pass_takes_any_number_of_sessions_until_it_expires() -> No
     assert r.cell("Packages", 2, "Remaining") == "Unlimited"
     assert r.cell("Packages", 2, "Used") == 21
     assert r.cell("Packages", 2, "Status") == "Active"
-    assert r.fill("Packages", 2, "Status") == GREEN
+    assert r.color("Packages", 2, "Status") == GREEN
     assert r.cell("Packages", 2, "Progress") == "unlimited until 2026-12-01 · 21 used"
     assert r.cell("Clients", 2, "Credits left") == "Unlimited"
-    assert r.fill("Clients", 2, "Credits left") == GREEN
+    assert r.color("Clients", 2, "Credits left") == GREEN
 
 
 @pytest.mark.parametrize(

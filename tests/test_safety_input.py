@@ -94,15 +94,15 @@ settings_strategy = st.builds(
 
 
 def computed(result: Result, *, filled: bool = True) -> dict[tuple[str, int, str], object]:
-    """Every computed cell, fill and filled blank, by (tab contract name, row, column)."""
+    """Every computed cell, color and filled blank, by (tab contract name, row, column)."""
     out: dict[tuple[str, int, str], object] = {}
     for tab in result.tabs:
         name = contract_name(tab.title)
         for col in tab.columns:
             for i, value in enumerate(col.values):
                 out[(name, i + 2, col.name)] = value
-                if col.fills is not None:
-                    out[(name, i + 2, col.name + " fill")] = col.fills[i]
+                if col.colors is not None:
+                    out[(name, i + 2, col.name + " color")] = col.colors[i]
         for f in tab.fills if filled else ():
             out[(name, f.row, f.column + " filled")] = f.value
     return out
@@ -153,7 +153,7 @@ def test_the_engine_never_raises_and_every_bad_row_says_which_column(
                 assert names_a_column(note, name), (name, row, note)
             if (name, row) in bad_rows and name in ("Packages", "Sessions"):
                 assert status == "Invalid"
-                assert cells[(name, row, "Status fill")] == "#F4C7C3"
+                assert cells[(name, row, "Status color")] == "#F4C7C3"
 
 
 # --- a bad row changes no other row ------------------------------------------------------
@@ -447,7 +447,7 @@ def test_hostile_text_written_to_xlsx_reads_back_as_the_same_text(
         wanted = computed(first.result)
         texts = 0
         for (tab, row, column), value in wanted.items():
-            if column.endswith(" fill") or not isinstance(value, str):
+            if column.endswith(" color") or not isinstance(value, str):
                 continue
             name = column.removesuffix(" filled")
             table = read[tab]

@@ -2,7 +2,7 @@
 
 - A workbook whose clients, templates and Package IDs look like formulas is
   synced: every cell the sync writes is text (xlsx data type ``s``, no ``<f>``).
-- The digest, the client notices and the report escape names in their HTML.
+- The alert email, the client notices and the report escape names in their HTML.
 - Every command (``sync``, ``report --send``, ``test-email``, ``check``,
   ``status``, ``run``) runs as a subprocess with ``-v`` (tracebacks on), with the
   SMTP password in its environment variable and a service-account key beside
@@ -170,7 +170,7 @@ def test_names_are_escaped_in_every_html_email() -> None:
     out = messages_for(result.events, result, config, NOW)
     report = render_report(result, config, NOW)
     messages: list[EmailMessage] = [o.message for o in out] + [report]
-    assert len(messages) >= 4  # the digest, notices, the report
+    assert len(messages) >= 4  # the alert email, notices, the report
     named = 0
     for message in messages:
         _, html = parts(message)

@@ -95,9 +95,9 @@ def test_plain_smtp_delivers_every_alert_once(tmp_path: Path) -> None:
         assert deliver(RESULT, store, sender, cfg, NOW + timedelta(minutes=1)).sent == 0
         sent_ids = sorted(m.message_id for m in store.outbox.sent())
     assert sorted(handler.message_ids()) == sent_ids and len(sent_ids) == 1 + NOTICES
-    digest = [m for m in handler.messages if m["To"] == "me@example.com"]
-    assert len(digest) == 1
-    text, html = parts(digest[0])
+    alert_emails = [m for m in handler.messages if m["To"] == "me@example.com"]
+    assert len(alert_emails) == 1
+    text, html = parts(alert_emails[0])
     assert "Running low" in text and "Running low" in html
     assert ("cs@example.com", ["me@example.com"]) in handler.envelopes
 

@@ -187,14 +187,14 @@ def test_the_reader_knows_the_colors_and_a_color_changed_by_hand_is_put_back(
     sync(path)
     snapshot = XlsxBackend(path).read()
     status = snapshot.tables["Packages"].header.index("Status")
-    assert snapshot.fills["Packages"][status] == ["#B7E1CD"]
+    assert snapshot.colors["Packages"][status] == ["#B7E1CD"]
     wb = openpyxl.load_workbook(path)
     wb["Packages"].cell(2, status + 1).fill = openpyxl.styles.PatternFill(
         "solid", fgColor="FF0000FF"
     )
     wb.save(path)
     report = sync(path)
-    assert [(c.column, c.set_value, c.set_fill) for c in report.plan.cells] == [  # type: ignore[attr-defined]
+    assert [(c.column, c.set_value, c.set_color) for c in report.plan.cells] == [  # type: ignore[attr-defined]
         ("Status", False, True)
     ]
     assert (
@@ -285,7 +285,7 @@ def test_comments_and_their_parts_are_kept(tmp_path: Path) -> None:
     assert openpyxl.load_workbook(path)["Clients"]["B2"].comment.text == "prefers mornings"
 
 
-def test_rows_appended_go_after_the_last_row_with_their_values_and_fills(tmp_path: Path) -> None:
+def test_rows_appended_go_after_the_last_row_with_their_values_and_colors(tmp_path: Path) -> None:
     path = tmp_path / "practice.xlsx"
     practice(path)
     backend = XlsxBackend(path)
@@ -562,7 +562,7 @@ def test_cells_that_do_not_name_themselves_are_read_and_written_by_position(
     path.write_bytes(out.getvalue())
     snapshot = XlsxBackend(path).read()
     status = snapshot.tables["Packages"].header.index("Status")
-    assert snapshot.fills["Packages"][status] == ["#B7E1CD"]
+    assert snapshot.colors["Packages"][status] == ["#B7E1CD"]
     assert not sync(path).plan  # type: ignore[attr-defined]
     from sync.backends.base import CellChange
 

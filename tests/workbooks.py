@@ -71,13 +71,13 @@ class Run:
                         return c.values[row - 2]
         raise KeyError((tab, column))
 
-    def fill(self, tab: str, row: int, column: str) -> str | None:
+    def color(self, tab: str, row: int, column: str) -> str | None:
         for t in self.result.tabs:
             if t.title == tab:
                 for c in t.columns:
                     if c.name == column:
-                        assert c.fills is not None
-                        return c.fills[row - 2]
+                        assert c.colors is not None
+                        return c.colors[row - 2]
         raise KeyError((tab, column))
 
     def filled(self, tab: str) -> dict[tuple[int, str], object]:

@@ -29,10 +29,10 @@ class Snapshot:
     """The workbook as read at the start of a cycle."""
 
     tables: Mapping[str, Table]
-    #: Per tab title: column index -> fill of each data row (``#RRGGBB`` or None),
-    #: for the columns whose fills the backend read. A column missing here has
-    #: fills the backend could not read.
-    fills: Mapping[str, Mapping[int, Sequence[str | None]]]
+    #: Per tab title: column index -> color of each data row (``#RRGGBB`` or None),
+    #: for the columns whose colors the backend read. A column missing here has
+    #: colors the backend could not read.
+    colors: Mapping[str, Mapping[int, Sequence[str | None]]]
     numbers_are_dates: bool = False
     #: The workbook's own time zone, where it has one (Google).
     timezone: str | None = None
@@ -65,10 +65,10 @@ class CellChange:
     old: object
     new: Value
     kind: CellKind
-    fill: str | None
+    color: str | None
     #: Write the value / the background (a change may touch only one of them).
     set_value: bool
-    set_fill: bool
+    set_color: bool
     #: A blank input cell being filled (IDs, template values, dates): only ever
     #: written onto a cell that is still blank.
     input_fill: bool = False
@@ -126,7 +126,7 @@ class AppendedCell:
     col: int
     value: Value
     kind: CellKind
-    fill: str | None = None
+    color: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,8 @@ from decimal import Decimal
 
 from rules.schema import CellKind
 
-#: The fill of the header cells ``init`` writes.
-HEADER_FILL = "#EFEFEF"
+#: The background color of the header cells ``init`` writes.
+HEADER_COLOR = "#EFEFEF"
 #: How a date cell the sync writes shows its date.
 DATE_PATTERN = "yyyy-mm-dd"
 #: The Dashboard's column widths in characters, by 0-based column: the labels, then values.

@@ -54,7 +54,7 @@ class PackageLine:
     total: int
     #: The sheet's status (``Active``, ``Low``, ``Exhausted``, ``Expired``).
     status: str
-    #: The sheet's fill color for that status, e.g. ``#B7E1CD``.
+    #: The sheet's color for that status, e.g. ``#B7E1CD``.
     color: str
     #: ISO date: the first day it can no longer be used; None = never expires.
     expires: str | None

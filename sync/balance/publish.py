@@ -1,6 +1,6 @@
 """Publishing a cycle's balance pages to the state store, where ``serve`` reads them.
 
-    publish(report.result, store, now, timezone=report.timezone)
+    publish(cycle.result, store, now, timezone=cycle.timezone)
 
 All pages are replaced at once, in one transaction. A cycle that could not see
 the workbook (a required tab missing or broken) publishes nothing, so the pages

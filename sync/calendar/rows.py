@@ -32,7 +32,7 @@ def with_bookings(plan: WritePlan, snapshot: Snapshot, made: CalendarPlan, title
             kept.append(change)
             continue
         added[change.row][change.col] = AppendedCell(
-            change.col, change.new, change.kind, change.fill
+            change.col, change.new, change.kind, change.color
         )
     kept += made.updates
     appends = []

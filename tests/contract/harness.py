@@ -2,7 +2,7 @@
 
 A harness creates a real workbook from plain rows, hands out the backend the
 program would use, and reads back what is in the workbook afterwards (values
-normalised: dates as ``date``, whole floats as ``int``; fills as ``#RRGGBB``).
+normalised: dates as ``date``, whole floats as ``int``; colors as ``#RRGGBB``).
 The Google harness runs the real gspread client against the Sheets API fake
 (``tests/sheetsfake``) in-process; ``close()`` stops routing requests to it.
 """
@@ -35,7 +35,7 @@ class Harness(Protocol):
 
     def values(self, tab: str) -> list[list[object]]: ...
 
-    def fill(self, tab: str, row: int, col: int) -> str | None: ...
+    def color(self, tab: str, row: int, col: int) -> str | None: ...
 
     def is_text(self, tab: str, row: int, col: int) -> bool: ...
 
@@ -87,7 +87,7 @@ class XlsxHarness:
                 row.pop()
         return rows
 
-    def fill(self, tab: str, row: int, col: int) -> str | None:
+    def color(self, tab: str, row: int, col: int) -> str | None:
         cell = self._sheet(tab).cell(row, col)
         if cell.fill is None or cell.fill.fill_type is None:
             return None
@@ -141,7 +141,7 @@ class GoogleHarness:
         number_format = self._view(tab, row, col).number_format or {}
         return number_format.get("type") in ("DATE", "DATE_TIME")
 
-    def fill(self, tab: str, row: int, col: int) -> str | None:
+    def color(self, tab: str, row: int, col: int) -> str | None:
         color = self._view(tab, row, col).background
         if not color:
             return None

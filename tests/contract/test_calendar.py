@@ -73,7 +73,7 @@ def test_appended_rows_land_after_the_last_row_with_their_colors(harness: Harnes
     rows = harness.values("Sessions")
     assert rows[2] == [date(2026, 12, 8), '=HYPERLINK("x")', "Rejected"]
     assert rows[3] == [date(2026, 12, 9)]
-    assert harness.fill("Sessions", 3, 3) == "#F4C7C3"
+    assert harness.color("Sessions", 3, 3) == "#F4C7C3"
     assert harness.is_text("Sessions", 3, 2)
 
 
@@ -96,7 +96,7 @@ def test_the_sixth_booking_of_a_five_session_pack_is_rejected_at_import(
         assert rows[6][col(rows, "Notes")] == "Massage - Ann Lee"
         assert rows[6][event] == "booking-ann-13@cal.example"
         assert rows[6][col(rows, "Sync note")] == "no package with credits left on 2026-12-13"
-        assert harness.fill("Sessions", 7, status + 1) == "#F4C7C3"
+        assert harness.color("Sessions", 7, status + 1) == "#F4C7C3"
         assert len(sender.sent) == 1
         body = sender.sent[0].get_body(("plain",))
         assert body is not None

@@ -68,8 +68,8 @@ def test_a_first_sync_writes_balances_statuses_colors_ids_and_picks(harness: Har
         "Low",
         "▰▰▱▱▱ 2/5",
     ]
-    assert harness.fill("Packages", 2, 9) == "#FCE8B2"
-    assert harness.fill("Packages", 2, 10) == "#FCE8B2"
+    assert harness.color("Packages", 2, 9) == "#FCE8B2"
+    assert harness.color("Packages", 2, 10) == "#FCE8B2"
     sessions = harness.values("Sessions")
     assert sessions[0][4:] == ["Status", "Sync note"]
     assert [row[2:] for row in sessions[1:]] == [
@@ -78,12 +78,12 @@ def test_a_first_sync_writes_balances_statuses_colors_ids_and_picks(harness: Har
         ["P-0001", "Attended", "Deducted", "P-0001: 2 of 5 left"],
         [None, None, "Not deducted", "Bob Stone is billed Per-session: no package credit used"],
     ]
-    assert harness.fill("Sessions", 2, 5) == "#B7E1CD"
+    assert harness.color("Sessions", 2, 5) == "#B7E1CD"
     clients = harness.values("Clients")
     assert clients[0] == ["Client", "Email", "Billing", "Credits left", "Sync note"]
     assert [row[3:] for row in clients[1:]] == [[2], []]
-    assert harness.fill("Clients", 2, 4) == "#FCE8B2"
-    assert harness.fill("Clients", 3, 4) is None
+    assert harness.color("Clients", 2, 4) == "#FCE8B2"
+    assert harness.color("Clients", 3, 4) is None
 
 
 def test_a_second_sync_writes_nothing(harness: Harness) -> None:
@@ -105,7 +105,7 @@ def test_a_bad_row_gets_a_note_and_a_red_status_and_changes_nothing_else(harness
         "Invalid",
         "Client: 'Jon Lee' is not on the Clients tab (did you mean 'Ann Lee'?)",
     ]
-    assert harness.fill("Sessions", 6, 5) == "#F4C7C3"
+    assert harness.color("Sessions", 6, 5) == "#F4C7C3"
     assert rows[5][2] is None
     assert harness.values("Packages")[1][6:8] == [3, 2]
 
@@ -181,5 +181,5 @@ def test_a_client_row_with_a_problem_gets_a_red_blank_credits_cell(harness: Harn
     cycle(backend)
     rows = harness.values("Clients")
     assert rows[3][3:] == [None, "Client: 'ann lee' is already on row 2"]
-    assert harness.fill("Clients", 4, 4) == "#F4C7C3"
+    assert harness.color("Clients", 4, 4) == "#F4C7C3"
     assert not cycle(backend).plan  # type: ignore[attr-defined]

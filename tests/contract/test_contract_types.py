@@ -1,7 +1,7 @@
 """Session types, credit costs, weekly limits and unlimited passes, on every backend.
 
 One client keeps a 1-on-1 pack, a group pack, 90-minute sessions that cost 2
-and a monthly unlimited pass in one sheet: every balance, status, note, fill
+and a monthly unlimited pass in one sheet: every balance, status, note, color
 and filled cell must be right, and a second cycle must write nothing.
 """
 
@@ -83,7 +83,7 @@ def test_types_costs_weekly_limits_and_a_pass_on_one_sheet(harness: Harness) -> 
     status_at = packages[0].index("Status") + 1
     assert harness.is_text("Packages", 4, remaining_at)
     assert not harness.is_text("Packages", 2, remaining_at)
-    assert [harness.fill("Packages", r, status_at) for r in (2, 3, 4)] == [RED, GREEN, GREEN]
+    assert [harness.color("Packages", r, status_at) for r in (2, 3, 4)] == [RED, GREEN, GREEN]
 
     sessions = harness.values("Sessions")
     assert column(sessions, "Package ID") == [
@@ -124,7 +124,7 @@ def test_types_costs_weekly_limits_and_a_pass_on_one_sheet(harness: Harness) -> 
     assert column(clients, "Credits left") == [9, "Unlimited"]
     credits_at = clients[0].index("Credits left") + 1
     assert harness.is_text("Clients", 3, credits_at)
-    assert [harness.fill("Clients", r, credits_at) for r in (2, 3)] == [GREEN, GREEN]
+    assert [harness.color("Clients", r, credits_at) for r in (2, 3)] == [GREEN, GREEN]
     assert harness.values("Session types") == [TYPES[0], ["1-on-1"], *TYPES[2:]]
 
     again = cycle(backend)
@@ -143,10 +143,10 @@ def test_an_expired_pass_turns_grey_and_its_client_has_no_credits(harness: Harne
     rows = harness.values("Packages")
     assert column(rows, "Status") == ["Expired", "Low"]
     assert column(rows, "Remaining") == ["Unlimited", 1]
-    assert harness.fill("Packages", 2, rows[0].index("Status") + 1) == GREY
+    assert harness.color("Packages", 2, rows[0].index("Status") + 1) == GREY
     clients = harness.values("Clients")
     assert column(clients, "Credits left") == [1, 0]
-    assert harness.fill("Clients", 2, clients[0].index("Credits left") + 1) == AMBER
+    assert harness.color("Clients", 2, clients[0].index("Credits left") + 1) == AMBER
     dashboard = {row[0]: row[1:] for row in harness.values("Dashboard") if row}
     assert dashboard["Value expired unused, last 12 months (GBP)"] == [0]
     assert dashboard["Prepaid value not yet used (GBP)"] == [30]

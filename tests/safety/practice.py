@@ -112,7 +112,7 @@ def cells(workbook: Path) -> Cells:
     for ws in wb.worksheets:
         for row in ws.iter_rows():
             for c in row:
-                fill = c.fill.fgColor.rgb if c.fill is not None and c.fill.fill_type else None
-                if c.value is not None or fill is not None:
-                    out[(ws.title, c.coordinate)] = (c.value, str(fill) if fill else None)
+                color = c.fill.fgColor.rgb if c.fill is not None and c.fill.fill_type else None
+                if c.value is not None or color is not None:
+                    out[(ws.title, c.coordinate)] = (c.value, str(color) if color else None)
     return out

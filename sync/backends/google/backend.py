@@ -226,7 +226,7 @@ class GoogleBackend:
         self._metadata.note_shown(meta, shown_tabs)
         snapshot = Snapshot(
             tables=tables,
-            fills={},
+            colors={},
             numbers_are_dates=True,
             timezone=meta.time_zone,
             digest=digest,

@@ -62,8 +62,8 @@ def _color(hex_color: str) -> dict[str, float]:
 
 
 @functools.lru_cache(maxsize=64)
-def _background_json(fill: str) -> str:
-    return '"backgroundColor": ' + JSON.encode(_color(fill))
+def _background_json(color: str) -> str:
+    return '"backgroundColor": ' + JSON.encode(_color(color))
 
 
 def _number_json(number: int | float) -> str:
@@ -107,11 +107,11 @@ def typed(value: object, kind: CellKind) -> tuple[dict[str, Any], bool]:
     return {VALUE: json.loads(entered)}, False
 
 
-def with_fill(data: dict[str, Any], fill: str | None) -> dict[str, Any]:
+def with_color(data: dict[str, Any], color: str | None) -> dict[str, Any]:
     out = dict(data)
     fmt = dict(out.get("userEnteredFormat") or {})
-    if fill is not None:
-        fmt["backgroundColor"] = _color(fill)
+    if color is not None:
+        fmt["backgroundColor"] = _color(color)
     if fmt:
         out["userEnteredFormat"] = fmt
     return out
@@ -121,7 +121,7 @@ _DATE_VALUE = f"{VALUE},{NUMBER_FORMAT}"
 
 
 def cell_json(change: CellChange) -> tuple[str, str]:
-    """One planned change as (CellData as JSON text, fields mask); a cleared fill is an
+    """One planned change as (CellData as JSON text, fields mask); a cleared color is an
     explicit clear. The text is what ``json.dumps`` gives for the same CellData as a dict."""
     entered: str | None = None
     is_date = False
@@ -130,9 +130,9 @@ def cell_json(change: CellChange) -> tuple[str, str]:
         entered, is_date = _entered_json(change.new, change.kind)
         fields = _DATE_VALUE if is_date else VALUE
     background: str | None = None
-    if change.set_fill:
-        if change.fill is not None:
-            background = _background_json(change.fill)
+    if change.set_color:
+        if change.color is not None:
+            background = _background_json(change.color)
         fields = f"{fields},{BACKGROUND}" if fields else BACKGROUND
     fmt = background
     if is_date:

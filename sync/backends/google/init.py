@@ -19,11 +19,11 @@ from sync.backends.google.cells import (
     blocks,
     effective,
     typed,
-    with_fill,
+    with_color,
 )
 from sync.backends.google.metadata import Metadata, TabInfo, quote_title
 from sync.backends.google.write_requests import add_sheet_request, width_requests
-from sync.backends.looks import HEADER_FILL, pixels
+from sync.backends.looks import HEADER_COLOR, pixels
 from sync.backends.setup import TabFound, TabSetup, plan_setup
 
 PROTECTED_NOTE = "creditsheet writes this column; edits here are replaced by the next sync"
@@ -98,7 +98,7 @@ class InitRequests:
         added: dict[int, dict[str, Any]] = {}
         widths: dict[int, int] = {}
         for column in setup.columns:
-            cell = with_fill(typed(column.name, "text")[0], HEADER_FILL)
+            cell = with_color(typed(column.name, "text")[0], HEADER_COLOR)
             cell["userEnteredFormat"]["textFormat"] = {"bold": True}
             added[column.col] = cell
             widths[column.col] = pixels(column.width)

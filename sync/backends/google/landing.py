@@ -48,7 +48,7 @@ class Restore:
     col: int
     value: object
     #: Also clear the background the write painted there (what it was is not known).
-    clear_fill: bool = False
+    clear_color: bool = False
 
 
 @dataclass
@@ -276,7 +276,7 @@ def judge_columns(
                 value = held.pop()
             else:
                 landing.unknown.append(f"{change.tab}!{column_letter(change.col)}{row}")
-            landing.restore.append(Restore(change.tab, row, change.col, value, change.set_fill))
+            landing.restore.append(Restore(change.tab, row, change.col, value, change.set_color))
     return landing
 
 

@@ -52,14 +52,16 @@ class SafeRows:
     rows_ok: dict[str, set[int]] = field(default_factory=dict)
 
 
-def read_digest(key: str, time_zone: str | None, titles: Sequence[str], answer: bytes) -> str:
+def read_digest(
+    spreadsheet_id: str, time_zone: str | None, titles: Sequence[str], answer: bytes
+) -> str:
     """The fingerprint of a read (``Snapshot.digest``).
 
     Google's answer byte for byte holds every value of every tab read and each tab's range
     (its title and grid); with it go the spreadsheet, its time zone and the titles asked
     for, in order. Anything a cycle's result could depend on changes the digest.
     """
-    digest = hashlib.sha256(json.dumps([key, time_zone, list(titles)]).encode())
+    digest = hashlib.sha256(json.dumps([spreadsheet_id, time_zone, list(titles)]).encode())
     digest.update(b"\n")
     digest.update(answer)
     return digest.hexdigest()

@@ -25,7 +25,7 @@ from sync.backends.google.cells import (
     encoded_blocks,
     entered_value,
     typed,
-    with_fill,
+    with_color,
 )
 from sync.backends.google.landing import Restore, cell_at
 from sync.backends.google.metadata import Metadata, TabInfo
@@ -175,7 +175,7 @@ class WriteRequests:
                 for c in a.cells:
                     if self.withheld.holds_back_appended(c.value, c.kind):
                         continue  # a new package's ID left out with its package row
-                    cells[c.col] = with_fill(typed(c.value, c.kind)[0], c.fill)
+                    cells[c.col] = with_color(typed(c.value, c.kind)[0], c.color)
                     self.written += 1
                 data.append({"values": cells})
             self.requests.append(
@@ -310,7 +310,7 @@ def put_back_requests(restore: Sequence[Restore], meta: Metadata) -> list[Reques
         if info is None:
             continue
         data = {} if cell.value is None else {VALUE: entered_value(cell.value)}
-        fields = f"{VALUE},{BACKGROUND}" if cell.clear_fill else VALUE
+        fields = f"{VALUE},{BACKGROUND}" if cell.clear_color else VALUE
         requests_.append(
             {
                 "updateCells": {

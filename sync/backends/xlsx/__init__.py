@@ -1,7 +1,7 @@
 """The embedded default backend: a local ``.xlsx`` workbook, edited in place.
 
 Reading takes the cells' values with python-calamine and the computed cells'
-fills from the worksheets' style indexes and ``styles.xml``. Writing changes
+colors from the worksheets' style indexes and ``styles.xml``. Writing changes
 only what it writes: in each worksheet it writes, only the ``<c>`` elements of
 the changed cells (and the ``<row>`` elements it adds); new styles are
 appended to ``styles.xml``; every other part of the zip is carried over as it
@@ -135,12 +135,12 @@ class XlsxBackend:
         except Exception:  # calamine raises several kinds for a broken file
             raise self._unreadable(self._why_cells_unreadable(package)) from None
         try:
-            fills = _read_fills(package, entries, tables, styles, version.parts)
+            colors = _read_colors(package, entries, tables, styles, version.parts)
         except Unreadable as err:
             raise self._unreadable(str(err)) from None
         self._last = Snapshot(
             tables=tables,
-            fills=fills,
+            colors=colors,
             numbers_are_dates=False,
             version=version,
             digest=version.digest,
@@ -321,7 +321,7 @@ def _table(title: str, sheet: Any) -> Table:
 
 
 #: The computed cells the contract colors (status, progress and credits cells): the
-#: only ones whose fills the read needs.
+#: only ones whose colors the read needs.
 _COLORED = {key("Status"), key("Progress"), key("Credits left")}
 
 
@@ -334,15 +334,15 @@ def _computed_columns(table: Table) -> list[int]:
     return [at for at, name in enumerate(table.header) if key(text(name)) in names]
 
 
-def _read_fills(
+def _read_colors(
     package: Package,
     entries: list[Any],
     tables: Mapping[str, Table],
     styles: Styles,
     parts: dict[str, bytes],
 ) -> dict[str, dict[int, list[str | None]]]:
-    """Per tab: the fill each computed column's cells show, from their styles."""
-    by_style = styles.fills_by_style()
+    """Per tab: the color each computed column's cells show, from their styles."""
+    by_style = styles.colors_by_style()
     default = by_style[0] if by_style else None
     out: dict[str, dict[int, list[str | None]]] = {}
     for entry in entries:

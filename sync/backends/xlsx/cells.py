@@ -2,7 +2,7 @@
 
 Text is written as an inline string (nothing is added to the shared strings
 table), numbers and dates as numbers (a date with a date format), a blank as a
-cell that keeps only its style. A cell keeps its own style, with the fill the
+cell that keeps only its style. A cell keeps its own style, with the color the
 sync gives it; a formula it held is replaced by the value.
 """
 
@@ -93,8 +93,8 @@ class Writer:
         existing: Cell | None,
         style: int | None = None,
         set_value: bool = True,
-        set_fill: bool = False,
-        fill: str | None = None,
+        set_color: bool = False,
+        color: str | None = None,
         bold: bool = False,
     ) -> bytes:
         """The new ``<c>`` element for (row, col); ``style`` overrides the cell's own."""
@@ -103,12 +103,14 @@ class Writer:
         base = style if style is not None else (existing.style if existing is not None else 0)
         if not set_value and existing is not None:
             # Only the background changes: the cell's content stays as it is.
-            new_style = self.styles.derive(base, set_fill=set_fill, fill=fill)
+            new_style = self.styles.derive(base, set_color=set_color, color=color)
             return _restyled(existing, new_style)
         if existing is not None and existing.attrs.get(b"t") == b"s":
             self.strings_dropped += 1
         is_date = kind == "date" and isinstance(value, date)
-        new_style = self.styles.derive(base, set_fill=set_fill, fill=fill, date=is_date, bold=bold)
+        new_style = self.styles.derive(
+            base, set_color=set_color, color=color, date=is_date, bold=bold
+        )
         keep = b""
         if existing is not None:
             keep = b"".join(

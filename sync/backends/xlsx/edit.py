@@ -20,7 +20,7 @@ from sync.backends.base import (
     WorkbookUnavailable,
     WritePlan,
 )
-from sync.backends.looks import DASHBOARD_WIDTHS, HEADER_FILL, kind_of
+from sync.backends.looks import DASHBOARD_WIDTHS, HEADER_COLOR, kind_of
 from sync.backends.setup import SetupPlan, TabSetup
 from sync.backends.xlsx.cells import Writer, escape_attr, escape_text
 from sync.backends.xlsx.elements import (
@@ -208,15 +208,15 @@ class WorkbookEdit:
             change.kind,
             existing=existing,
             set_value=change.set_value,
-            set_fill=change.set_fill,
-            fill=change.fill,
+            set_color=change.set_color,
+            color=change.color,
         )
 
     def _appended(self, row: int, cell: AppendedCell) -> Edit:
         """A cell of an appended row; one naming a new package whose ID was left
         unwritten is left out too, as a session's fill of that ID is."""
         value_edit = self._value_edit(
-            row, cell.col, cell.value, cell.kind, cell.fill is not None, cell.fill
+            row, cell.col, cell.value, cell.kind, cell.color is not None, cell.color
         )
 
         def make(existing: Cell | None, left: Cell | None) -> bytes | None:
@@ -228,11 +228,11 @@ class WorkbookEdit:
         return make
 
     def _value_edit(
-        self, row: int, col: int, value: Value, kind: CellKind, set_fill: bool, fill: str | None
+        self, row: int, col: int, value: Value, kind: CellKind, set_color: bool, color: str | None
     ) -> Edit:
         def make(existing: Cell | None, left: Cell | None) -> bytes:
             return self.writer.cell(
-                row, col, value, kind, existing=existing, set_fill=set_fill, fill=fill
+                row, col, value, kind, existing=existing, set_color=set_color, color=color
             )
 
         return make
@@ -461,7 +461,14 @@ class WorkbookEdit:
     def _init_header(self, col: int, name: str) -> Edit:
         def make(existing: Cell | None, left: Cell | None) -> bytes:
             return self.writer.cell(
-                1, col, name, "text", existing=existing, set_fill=True, fill=HEADER_FILL, bold=True
+                1,
+                col,
+                name,
+                "text",
+                existing=existing,
+                set_color=True,
+                color=HEADER_COLOR,
+                bold=True,
             )
 
         return make

@@ -1,7 +1,7 @@
-"""The workbook's cell styles: which fill each style shows, and new styles appended.
+"""The workbook's cell styles: which color each style shows, and new styles appended.
 
 A new style copies a cell's own style (font, border, number format, alignment)
-and changes only its fill (or number format, for a date): it is appended to
+and changes only its color (or number format, for a date): it is appended to
 ``styles.xml`` with the counts kept right, unless an identical one is already
 there, so repeated syncs never grow the file.
 """
@@ -138,8 +138,8 @@ class Styles:
 
     # --- reading ----------------------------------------------------------
 
-    def fill_of(self, style: int) -> str | None:
-        """The fill a cell of this style shows (see :func:`_fill_color`)."""
+    def color_of(self, style: int) -> str | None:
+        """The color a cell of this style shows (see :func:`_fill_color`)."""
         xfs = children(self.xfs, "xf")
         if not 0 <= style < len(xfs):
             style = 0
@@ -148,8 +148,8 @@ class Styles:
         fill = int(xfs[style].get("fillId", 0) or 0)
         return self.colors[fill] if 0 <= fill < len(self.colors) else None
 
-    def fills_by_style(self) -> list[str | None]:
-        return [self.fill_of(i) for i in range(len(children(self.xfs, "xf")))]
+    def colors_by_style(self) -> list[str | None]:
+        return [self.color_of(i) for i in range(len(children(self.xfs, "xf")))]
 
     # --- appending --------------------------------------------------------
 
@@ -213,14 +213,14 @@ class Styles:
         self,
         style: int,
         *,
-        set_fill: bool = False,
-        fill: str | None = None,
+        set_color: bool = False,
+        color: str | None = None,
         date: bool = False,
         bold: bool = False,
     ) -> int:
-        """A style like ``style`` with the given fill, a date format when it has no
+        """A style like ``style`` with the given color, a date format when it has no
         number format of its own, and bold when asked; ``style`` when nothing changes."""
-        cache = (style, set_fill, fill, date, bold)
+        cache = (style, set_color, color, date, bold)
         if cache in self._derived:
             return self._derived[cache]
         xfs = children(self.xfs, "xf")
@@ -229,8 +229,8 @@ class Styles:
         for attr in ("numFmtId", "fontId", "fillId", "borderId"):
             xf.set(attr, xf.get(attr) or "0")
         changed = False
-        if set_fill and self.fill_of(style) != fill:
-            xf.set("fillId", str(self._fill_id(fill)))
+        if set_color and self.color_of(style) != color:
+            xf.set("fillId", str(self._fill_id(color)))
             xf.set("applyFill", "1")
             changed = True
         if date and not self._shows_dates(int(xf.get("numFmtId") or 0)):
