@@ -66,7 +66,7 @@ libreoffice:
 
 ## The benchmark (both backends): every case at 1k, 10k and 100k sessions; results
 ## go to docs/performance.md. SIZES=20000,100000,1000000 BACKENDS=xlsx for the xlsx
-## targets (about 15 minutes); SIZES=ceiling for the 10-million-cell limit.
+## targets (about 5 minutes); SIZES=ceiling for the 10-million-cell limit.
 SIZES ?= 1000,10000,100000
 BACKENDS ?= xlsx,google
 bench: $(STAMP)

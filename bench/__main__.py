@@ -251,15 +251,36 @@ def read_sections(block: str) -> list[Section]:
     return list(sections.values())
 
 
+def cells_of(row: str) -> int:
+    return int(row.split("|")[2].strip().replace(",", ""))
+
+
+def is_ceiling(row: str) -> bool:
+    """A row of the ``ceiling`` case: the most sessions that fit Google's cell limit
+    (within 1 %), whatever that number was when it was measured."""
+    from bench.generate import CEILING
+
+    return cells_of(row) >= CEILING * 0.99
+
+
 def merge(sections: list[Section], backend: str, rows: list[str], where: str) -> list[Section]:
-    """``sections`` with ``backend``'s rows for the sizes in ``rows`` replaced."""
+    """``sections`` with ``backend``'s rows for the sizes in ``rows`` replaced (a new
+    ceiling replaces the old one's rows, whatever number of sessions it was)."""
     measured = {sessions_of(r) for r in rows}
+    ceiling = any(is_ceiling(r) for r in rows)
     old = next((s for s in sections if s.backend == backend), None)
-    kept = [r for r in old.rows if sessions_of(r) not in measured] if old else []
+    kept = [
+        r
+        for r in (old.rows if old else [])
+        if sessions_of(r) not in measured and not (ceiling and is_ceiling(r))
+    ]
     about = f"{backend}, measured on {where}."
-    if kept and old is not None and old.about != about:
+    if kept and old is not None:
         sizes = ", ".join(f"{n:,}" for n in sorted({sessions_of(r) for r in kept}))
-        about += f" The rows for {sizes} sessions are from an earlier run: {old.about}"
+        before = old.about.split(" The rows for ")[0]
+        about += f" The rows for {sizes} sessions are from an earlier run" + (
+            f": {before}" if before != about else "."
+        )
     merged = Section(backend, about, sorted([*kept, *rows], key=sessions_of))
     others = [s for s in sections if s.backend != backend]
     order = {"xlsx": 0, "google": 1}

@@ -10,9 +10,9 @@ from bench.__main__ import BEGIN, END, HEADER, write_results
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def row(sessions: int, backend: str, case: str, total: str) -> str:
-    cells = [f"{sessions:,}", "7,749", backend, case, total, *["x"] * 9]
-    return "| " + " | ".join(cells) + " |"
+def row(sessions: int, backend: str, case: str, total: str, cells: int = 7749) -> str:
+    cells_ = [f"{sessions:,}", f"{cells:,}", backend, case, total, *["x"] * 9]
+    return "| " + " | ".join(cells_) + " |"
 
 
 def table(*rows: str) -> str:
@@ -42,6 +42,10 @@ def test_one_backend_keeps_the_other_backends_rows(tmp_path: Path) -> None:
     assert row(1000, "xlsx", "first", "9.00") in text
     assert row(1000, "xlsx", "first", "1.00") not in text
     assert row(10000, "xlsx", "first", "2.00") in text  # a size not re-measured
+    assert (
+        "xlsx, measured on machine A. The rows for 10,000 sessions are from an earlier run.\n"
+        in text
+    )
     assert text.startswith("# Performance\n\nBefore.\n\n") and text.endswith("\nAfter.\n")
     assert text.count(BEGIN) == 1 and text.count(END) == 1
 
@@ -58,6 +62,17 @@ def test_rows_kept_from_another_machine_say_so(tmp_path: Path) -> None:
         row(10000, "google", "idle", "4.00")
     )
     assert "xlsx, measured on machine A." in text and row(1000, "xlsx", "first", "1.00") in text
+
+
+def test_a_new_ceiling_replaces_the_old_ones_rows(tmp_path: Path) -> None:
+    path = tmp_path / "performance.md"
+    old = [row(1000, "xlsx", "first", "1.00"), row(1_289_000, "xlsx", "first", "60.00", 9_941_449)]
+    path.write_text(f"{BEGIN}\nxlsx, measured on machine A.\n\n{table(*old)}\n{END}\n")
+    write_results(path, [row(1_277_000, "xlsx", "first", "50.00", 9_944_683)], "machine A")
+    text = path.read_text()
+    assert row(1_277_000, "xlsx", "first", "50.00", 9_944_683) in text
+    assert "1,289,000" not in text
+    assert row(1000, "xlsx", "first", "1.00") in text
 
 
 def test_an_older_block_with_both_backends_in_one_table_is_split(tmp_path: Path) -> None:
