@@ -259,11 +259,7 @@ class Package:
                     continue
                 if data is None:
                     data = self.read(info.filename)
-                kept = zipfile.ZipInfo(info.filename, info.date_time)
-                kept.compress_type = info.compress_type
-                kept.external_attr = info.external_attr
-                kept.create_system = info.create_system
-                kept.comment = info.comment
+                kept = _entry_like(info)
                 if kept.compress_type == zipfile.ZIP_DEFLATED and len(data) > _LARGE:
                     _pack(out, kept, [data])
                 else:
@@ -276,11 +272,7 @@ class Package:
                 out.writestr(new, self.changed[name], compresslevel=_level(self.changed[name]))
 
     def _write_packed(self, out: zipfile.ZipFile, info: zipfile.ZipInfo, packed: Packed) -> None:
-        entry = zipfile.ZipInfo(info.filename, info.date_time)
-        entry.external_attr = info.external_attr
-        entry.create_system = info.create_system
-        entry.comment = info.comment
-        _write_entry(out, entry, packed)
+        _write_entry(out, _entry_like(info), packed)
 
     def _stored(self, info: zipfile.ZipInfo) -> bytes | None:
         """An entry's bytes as stored in the zip (packed, as they are); None for an
@@ -301,24 +293,12 @@ class Package:
         raw = self._stored(info)
         if raw is None:
             return False
-        entry = zipfile.ZipInfo(info.filename, info.date_time)
-        entry.compress_type = info.compress_type
-        entry.external_attr = info.external_attr
-        entry.create_system = info.create_system
-        entry.comment = info.comment
+        entry = _entry_like(info)
         entry.flag_bits = info.flag_bits & ~0x08 & 0x0800  # sizes in the header; UTF-8 names
         entry.CRC = info.CRC
         entry.compress_size = info.compress_size
         entry.file_size = info.file_size
-        fp = out.fp
-        assert fp is not None
-        entry.header_offset = fp.tell()
-        zip64 = info.file_size > zipfile.ZIP64_LIMIT or info.compress_size > zipfile.ZIP64_LIMIT
-        fp.write(entry.FileHeader(zip64))
-        fp.write(raw)
-        out.filelist.append(entry)
-        out.NameToInfo[entry.filename] = entry
-        out.start_dir = fp.tell()
+        _append_entry(out, entry, [raw])
         return True
 
     # --- relationships ----------------------------------------------------
@@ -531,6 +511,16 @@ def _pack(out: zipfile.ZipFile, entry: zipfile.ZipInfo, pieces: list[bytes | mem
     _write_entry(out, entry, packed)
 
 
+def _entry_like(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
+    """A new entry for a part, with the name, time, attributes and method it had."""
+    entry = zipfile.ZipInfo(info.filename, info.date_time)
+    entry.compress_type = info.compress_type
+    entry.external_attr = info.external_attr
+    entry.create_system = info.create_system
+    entry.comment = info.comment
+    return entry
+
+
 def _write_entry(out: zipfile.ZipFile, entry: zipfile.ZipInfo, packed: Packed) -> None:
     """Write a packed entry with its sizes and CRC in its header."""
     entry.compress_type = zipfile.ZIP_DEFLATED
@@ -538,11 +528,17 @@ def _write_entry(out: zipfile.ZipFile, entry: zipfile.ZipInfo, packed: Packed) -
     entry.CRC = packed.crc
     entry.file_size = packed.size
     entry.compress_size = packed.compress_size
+    _append_entry(out, entry, packed.chunks)
+
+
+def _append_entry(out: zipfile.ZipFile, entry: zipfile.ZipInfo, chunks: list[bytes]) -> None:
+    """Write an entry whose packed bytes, CRC and sizes are known: its header, then its
+    bytes, recorded for the zip's central directory."""
     fp = out.fp
     assert fp is not None
     entry.header_offset = fp.tell()
     fp.write(entry.FileHeader(max(entry.file_size, entry.compress_size) > zipfile.ZIP64_LIMIT))
-    for chunk in packed.chunks:
+    for chunk in chunks:
         fp.write(chunk)
     out.filelist.append(entry)
     out.NameToInfo[entry.filename] = entry
