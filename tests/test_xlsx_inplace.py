@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zipfile
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -125,6 +126,30 @@ def test_untouched_parts_keep_their_bytes_names_and_order(tmp_path: Path) -> Non
     synced = parts(path)
     assert not sync(path).plan  # type: ignore[attr-defined]
     assert parts(path) == synced  # an idle cycle writes nothing
+
+
+def test_the_zip_entries_keep_their_extra_fields(tmp_path: Path) -> None:
+    """Timestamps, Unix owners and the like (Info-ZIP's extra fields), which some
+    programs write with each part, are kept with the part, changed or not."""
+    path = tmp_path / "practice.xlsx"
+    practice(path)
+    stamp = struct.pack("<HHBI", 0x5455, 5, 1, 1_700_000_000)  # "UT": modified at
+    owner = struct.pack("<HHBBIBI", 0x7875, 11, 1, 4, 1000, 4, 1000)  # "ux": uid, gid
+    out = io.BytesIO()
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for item in source.infolist():
+            item.extra = stamp + owner
+            z.writestr(item, source.read(item.filename))
+    path.write_bytes(out.getvalue())
+    before = [name for name, _ in parts(path)]
+    sync(path)
+    with zipfile.ZipFile(path) as synced:
+        extras = {i.filename: i.extra for i in synced.infolist()}
+        assert synced.testzip() is None
+    sessions = sheet_part(path, "Sessions")
+    assert extras[sessions] == stamp + owner  # a part the cycle changed
+    assert extras["docProps/app.xml"] == stamp + owner  # one it did not
+    assert [name for name in before if extras[name] != stamp + owner] == []
 
 
 def test_a_cycle_changes_only_the_cells_it_writes(tmp_path: Path) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
 import zlib
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.backends.xlsx.package import Package, Packed, crc32_combine
+from sync.backends.xlsx.package import Package, Packed, _without_zip64, crc32_combine
 
 
 @given(st.binary(max_size=300), st.binary(max_size=3000))
@@ -78,3 +79,11 @@ def test_a_packed_part_is_saved_as_an_entry_zipfile_reads_and_checks() -> None:
         )
     again = Package(out.getvalue())
     assert again.read("xl/worksheets/sheet1.xml").endswith(b"</sheetData></worksheet>")
+
+
+def test_an_entrys_zip64_sizes_are_left_for_the_writer_and_its_other_extras_kept() -> None:
+    stamp = struct.pack("<HHBI", 0x5455, 5, 1, 1_700_000_000)
+    zip64 = struct.pack("<HHQQ", 0x0001, 16, 5_000_000_000, 600_000_000)
+    owner = struct.pack("<HHBBIBI", 0x7875, 11, 1, 4, 1000, 4, 1000)
+    assert _without_zip64(stamp + zip64 + owner) == stamp + owner
+    assert _without_zip64(b"") == b""

@@ -518,7 +518,20 @@ def _entry_like(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
     entry.external_attr = info.external_attr
     entry.create_system = info.create_system
     entry.comment = info.comment
+    entry.extra = _without_zip64(info.extra)
     return entry
+
+
+def _without_zip64(extra: bytes) -> bytes:
+    """An entry's extra fields (timestamps, Unix owner, Unicode name, ...) less its
+    Zip64 sizes, which the writer puts back itself when the new sizes need them."""
+    kept, at = [], 0
+    while at + 4 <= len(extra):
+        kind, size = struct.unpack("<HH", extra[at : at + 4])
+        if kind != 0x0001:
+            kept.append(extra[at : at + 4 + size])
+        at += 4 + size
+    return b"".join(kept)
 
 
 def _write_entry(out: zipfile.ZipFile, entry: zipfile.ZipInfo, packed: Packed) -> None:
