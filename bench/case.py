@@ -6,6 +6,7 @@
     python -m bench.case floor-xlsx DIR/work.xlsx # one python-calamine read of every cell
     python -m bench.case seed-google 100000 DIR [--synced]  # DIR/seed.json for the Sheets fake
     python -m bench.case sync-google URL [--add-session]
+    python -m bench.case calendar 2600             # read a booking feed of 2,600 bookings
 
 A fresh process per measurement keeps each peak memory figure its own.
 """
@@ -13,12 +14,14 @@ A fresh process per measurement keeps each peak memory figure its own.
 from __future__ import annotations
 
 import json
+import random
 import resource
 import shutil
 import sys
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import requests
@@ -29,6 +32,7 @@ from rules.values import date_to_serial
 from sync.backends.base import AppendedCell, RowAppend, WritePlan
 from sync.backends.google import GoogleBackend
 from sync.backends.xlsx import XlsxBackend
+from sync.calendar.parse import bookings as read_bookings
 from sync.config import Config
 from sync.cycle import run_cycle
 
@@ -200,6 +204,78 @@ def sync_google(url: str, *, add_session: bool, steady: bool = False) -> dict[st
     return out
 
 
+def booking_feed(bookings: int) -> bytes:
+    """A booking calendar's feed with about this many bookings in the import window, as
+    a busy practice's booking page publishes it: single bookings with an attendee and
+    LAST-MODIFIED, in the practice's time zone (a VTIMEZONE), and one in ten of them
+    weekly series (eight weeks each, one week cancelled: an EXDATE)."""
+    rnd = random.Random(7)
+    zone = "Europe/London"
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//creditsheet bench//EN",
+        "BEGIN:VTIMEZONE",
+        f"TZID:{zone}",
+        "BEGIN:STANDARD",
+        "DTSTART:19701025T020000",
+        "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU",
+        "TZOFFSETFROM:+0100",
+        "TZOFFSETTO:+0000",
+        "END:STANDARD",
+        "BEGIN:DAYLIGHT",
+        "DTSTART:19700329T010000",
+        "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU",
+        "TZOFFSETFROM:+0000",
+        "TZOFFSETTO:+0100",
+        "END:DAYLIGHT",
+        "END:VTIMEZONE",
+    ]
+    made, n = 0, 0
+    while made < bookings:
+        n += 1
+        day = TODAY + timedelta(days=rnd.randrange(-80, 60))
+        start = datetime(day.year, day.month, day.day, rnd.randrange(8, 19), 30 * rnd.randrange(2))
+        stamp = start.strftime("%Y%m%dT%H%M%S")
+        client = f"Client {rnd.randrange(2500):06d}"
+        event = [
+            "BEGIN:VEVENT",
+            f"UID:booking-{n}@bench.example",
+            f"DTSTAMP:{stamp}Z",
+            f"LAST-MODIFIED:{stamp}Z",
+            f"DTSTART;TZID={zone}:{stamp}",
+            f"DURATION:PT{rnd.choice((30, 45, 60))}M",
+            f"SUMMARY:Session with {client}",
+            f"ATTENDEE;CN={client}:mailto:client{client[-6:]}@example.com",
+        ]
+        if n % 10 == 0:
+            skipped = (start + timedelta(weeks=3)).strftime("%Y%m%dT%H%M%S")
+            event += ["RRULE:FREQ=WEEKLY;COUNT=8", f"EXDATE;TZID={zone}:{skipped}"]
+            made += 7
+        else:
+            made += 1
+        lines += [*event, "END:VEVENT"]
+    lines.append("END:VCALENDAR")
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def read_calendar(bookings: int) -> dict[str, object]:
+    """Parsing and expanding one feed from 90 days back to a year on: what a cycle does
+    with a feed that changed (a running daemon does not parse an unchanged one again)."""
+    data = booking_feed(bookings)
+    zone = ZoneInfo("Europe/London")
+    start = datetime.combine(TODAY - timedelta(days=90), datetime.min.time(), zone)
+    end = datetime.combine(TODAY + timedelta(days=366), datetime.min.time(), zone)
+    wall, cpu = time.perf_counter(), time.process_time()
+    found = read_bookings(data, start, end, zone)
+    return {
+        "wall": time.perf_counter() - wall,
+        "cpu": time.process_time() - cpu,
+        "bytes": len(data),
+        "bookings": len(found),
+    }
+
+
 def _body(request: requests.PreparedRequest) -> bytes:
     body = request.body or b""
     if isinstance(body, str):
@@ -223,6 +299,8 @@ def main(argv: list[str]) -> None:
         out = sync_google(
             args[0], add_session="--add-session" in args[1:], steady="--steady" in args[1:]
         )
+    elif what == "calendar":
+        out = read_calendar(int(args[0]))
     else:
         raise SystemExit(f"unknown measurement {what!r}")
     out["peak_rss_mib"] = peak_rss_mib()
