@@ -104,3 +104,12 @@ def test_the_bench_imports_nothing_from_the_tests() -> None:
             elif isinstance(node, ast.ImportFrom):
                 names = [node.module or ""]
             assert not [n for n in names if n.split(".")[0] == "tests"], source.name
+
+
+def test_the_calendar_case_reads_every_booking_its_feed_holds() -> None:
+    from bench.case import read_calendar
+
+    out = read_calendar(60)
+    # A series (one event in ten) holds seven bookings: up to six more than asked for.
+    assert 60 <= int(out["bookings"]) <= 66  # type: ignore[call-overload]
+    assert int(out["bytes"]) > 0  # type: ignore[call-overload]
